@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from clinic.admin import ClinicalModelAdmin, NoDeleteMixin
+from patients import services
+from patients.models import Condition, OutcomeScore, Patient
+from treatments.models import FollowUp, TreatmentCourse
+
+RECENT_SESSIONS = 10
+
+
+class ArchivedFilter(admin.SimpleListFilter):
+    title = "record"
+    parameter_name = "record"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("archived", "Archived")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Patient]) -> QuerySet[Patient]:
+        if self.value() == "active":
+            return queryset.filter(archived_at__isnull=True)
+        if self.value() == "archived":
+            return queryset.filter(archived_at__isnull=False)
+        return queryset
+
+
+class ConditionInline(NoDeleteMixin, admin.TabularInline):
+    model = Condition
+    extra = 0
+    fields = ["icd10_code", "label", "body_region", "laterality", "onset_date", "status"]
+
+
+class CourseInline(NoDeleteMixin, admin.TabularInline):
+    model = TreatmentCourse
+    extra = 0
+    fields = [
+        "condition",
+        "planned_treatment",
+        "planned_sessions",
+        "planned_interval_weeks",
+        "start_date",
+        "status",
+        "stop_reason",
+        "ended_on",
+    ]
+    show_change_link = True
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "condition":
+            patient_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = Condition.objects.filter(patient_id=patient_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Patient)
+class PatientAdmin(ClinicalModelAdmin):
+    list_display = ["mrn", "family_name", "given_name", "birth_date", "sex", "phone", "archived"]
+    list_display_links = ["mrn", "family_name"]
+    search_fields = ["=mrn", "family_name", "given_name"]
+    list_filter = [ArchivedFilter, "sex", "reminder_channel", "anticoagulant_use"]
+    readonly_fields = ["mrn", "recent_sessions", "upcoming_follow_ups", "archived_at"]
+    fieldsets = [
+        (None, {"fields": ["mrn", "given_name", "family_name", "birth_date", "sex"]}),
+        (
+            "Contact and reminders",
+            {
+                "fields": [
+                    "phone",
+                    "email",
+                    "reminder_channel",
+                    "reminder_consent",
+                    "reminder_consent_on",
+                ]
+            },
+        ),
+        ("Cautions", {"fields": ["allergies", "local_anaesthetic_allergy", "anticoagulant_use"]}),
+        ("Record", {"fields": ["recent_sessions", "upcoming_follow_ups", "archived_at"]}),
+    ]
+    inlines = [ConditionInline, CourseInline]
+    actions = ["archive", "restore"]
+
+    def get_inlines(self, request: HttpRequest, obj: Patient | None) -> list[type[Any]]:
+        return self.inlines if obj else []
+
+    @admin.display(boolean=True, ordering="archived_at")
+    def archived(self, patient: Patient) -> bool:
+        return patient.is_archived
+
+    @admin.display(description="Recent sessions")
+    def recent_sessions(self, patient: Patient) -> SafeString | str:
+        if not patient.pk:
+            return "-"
+        sessions = (
+            patient.sessions.select_related("clinician")
+            .prefetch_related("injectates")
+            .order_by("-performed_at")[:RECENT_SESSIONS]
+        )
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:treatments_injectionsession_change", args=[s.pk]),
+                    f"{timezone.localtime(s.performed_at):%d %b %Y %H:%M}",
+                    s.get_status_display(),
+                    ", ".join(i.get_kind_display() for i in s.injectates.all()) or "-",
+                    s.clinician.get_full_name() or s.clinician.get_username(),
+                )
+                for s in sessions
+            ),
+        )
+        all_url = reverse("admin:treatments_injectionsession_changelist")
+        return format_html(
+            "<table><tr><th>When</th><th>Status</th><th>Injectates</th><th>Clinician</th></tr>"
+            '{}</table><a href="{}?patient__id__exact={}">All sessions</a>',
+            rows,
+            all_url,
+            patient.pk,
+        )
+
+    @admin.display(description="Upcoming follow-ups")
+    def upcoming_follow_ups(self, patient: Patient) -> SafeString | str:
+        if not patient.pk:
+            return "-"
+        follow_ups = (
+            FollowUp.objects.filter(patient=patient, starts_at__gte=timezone.now())
+            .select_related("clinician")
+            .order_by("starts_at")[:RECENT_SESSIONS]
+        )
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:treatments_followup_change", args=[f.pk]),
+                    f"{timezone.localtime(f.starts_at):%d %b %Y %H:%M}",
+                    f.get_kind_display(),
+                    f.get_status_display(),
+                    f.clinician.get_full_name() or f.clinician.get_username(),
+                )
+                for f in follow_ups
+            ),
+        )
+        return format_html(
+            "<table><tr><th>When</th><th>Kind</th><th>Status</th><th>Clinician</th></tr>"
+            '{}</table><a href="{}?patient__id__exact={}">All follow-ups</a>',
+            rows,
+            reverse("admin:treatments_followup_changelist"),
+            patient.pk,
+        )
+
+    @admin.action(description="Archive selected patients")
+    def archive(self, request: HttpRequest, queryset: QuerySet[Patient]) -> None:
+        self.run_service(
+            request, queryset, lambda p: services.patient_archive(patient=p), "Archived"
+        )
+
+    @admin.action(description="Restore selected patients from the archive")
+    def restore(self, request: HttpRequest, queryset: QuerySet[Patient]) -> None:
+        self.run_service(
+            request, queryset, lambda p: services.patient_restore(patient=p), "Restored"
+        )
+
+
+@admin.register(Condition)
+class ConditionAdmin(ClinicalModelAdmin):
+    list_display = ["icd10_code", "label", "patient", "body_region", "laterality", "status"]
+    list_filter = ["status", "body_region"]
+    search_fields = ["icd10_code", "label", "patient__mrn", "patient__family_name"]
+    autocomplete_fields = ["patient"]
+    list_select_related = ["patient"]
+
+
+@admin.register(OutcomeScore)
+class OutcomeScoreAdmin(ClinicalModelAdmin):
+    list_display = ["patient", "instrument", "score", "time_point", "measured_on", "course"]
+    list_filter = ["instrument", "time_point"]
+    search_fields = ["patient__mrn", "patient__family_name"]
+    autocomplete_fields = ["patient", "course"]
+    date_hierarchy = "measured_on"
+    list_select_related = ["patient", "course"]
+    readonly_fields = ["recorded_by"]
+
+    def save_model(self, request: HttpRequest, obj: OutcomeScore, form: Any, change: bool) -> None:
+        if not change:
+            obj.recorded_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,137 @@
+"""Admin formsets for logging a whole session in one save.
+
+A session's injectates and sites are numbered (``line``); a site names its injectate, and a side
+effect its site, by that number, so all of them can be entered before any is saved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db import models
+from django.forms.models import BaseInlineFormSet
+from django.utils.functional import cached_property
+
+from treatments.models import Injectate, InjectionSite, SideEffect
+
+
+class RegisteredFormSet(BaseInlineFormSet):
+    """An inline formset that can find the other formsets of the same page by prefix."""
+
+    def __init__(self, *args: Any, registry: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.registry = registry if registry is not None else {}
+        self.registry[self.prefix] = self
+
+    def kept_forms(self) -> list[forms.ModelForm]:
+        """The forms whose rows will exist after this save."""
+        self.is_valid()
+        return [
+            form
+            for form in self.forms
+            if not (self.can_delete and self._should_delete_form(form))
+            and (form.instance.pk is not None or form.has_changed())
+        ]
+
+
+class NumberedFormSet(RegisteredFormSet):
+    """Rows numbered 1, 2, ...; blank rows come pre-numbered after the saved ones."""
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs(index)
+        initial_count = self.initial_form_count()
+        if index is not None and index >= initial_count:
+            kwargs["initial"] = {"line": self.first_free_line + index - initial_count}
+        return kwargs
+
+    @cached_property
+    def first_free_line(self) -> int:
+        return max((row.line for row in self.get_queryset()), default=0) + 1
+
+    def lines(self) -> set[int]:
+        return {
+            form.cleaned_data["line"] for form in self.kept_forms() if form.cleaned_data.get("line")
+        }
+
+
+class ReferencingFormSet(RegisteredFormSet):
+    """Rows that point at a numbered row of another formset on the page."""
+
+    target_prefix: str
+    target_model: type[models.Model]
+    link_field: str  # the model's foreign key, e.g. "injectate"
+    number_field: str  # the form's field holding the target's number, e.g. "injectate_line"
+
+    def clean(self) -> None:
+        super().clean()
+        target = self.registry.get(self.target_prefix)
+        available = target.lines() if target is not None else set()
+        for form in self.kept_forms():
+            number = form.cleaned_data.get(self.number_field)
+            if number and number not in available:
+                form.add_error(
+                    self.number_field,
+                    f"There is no {self.link_field} no. {number} in this session.",
+                )
+
+    def _link(self, form: forms.ModelForm) -> None:
+        number = form.cleaned_data.get(self.number_field)
+        target = (
+            self.target_model.objects.get(session=self.instance, line=number) if number else None
+        )
+        setattr(form.instance, self.link_field, target)
+
+    def save_new(self, form: forms.ModelForm, commit: bool = True) -> models.Model:
+        self._link(form)
+        return super().save_new(form, commit=commit)
+
+    def save_existing(
+        self, form: forms.ModelForm, obj: models.Model, commit: bool = True
+    ) -> models.Model:
+        self._link(form)
+        return super().save_existing(form, obj, commit=commit)
+
+
+class SiteFormSet(ReferencingFormSet, NumberedFormSet):
+    target_prefix = "injectates"
+    target_model = Injectate
+    link_field = "injectate"
+    number_field = "injectate_line"
+
+
+class SideEffectFormSet(ReferencingFormSet):
+    target_prefix = "sites"
+    target_model = InjectionSite
+    link_field = "site"
+    number_field = "site_line"
+
+
+class SiteForm(forms.ModelForm):
+    injectate_line = forms.IntegerField(
+        label="Injectate no.", min_value=1, max_value=20, help_text="Number of the injectate."
+    )
+
+    class Meta:
+        model = InjectionSite
+        exclude = ["injectate"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.injectate_id:
+            self.initial["injectate_line"] = self.instance.injectate.line
+
+
+class SideEffectForm(forms.ModelForm):
+    site_line = forms.IntegerField(
+        label="Site no.", min_value=1, max_value=50, required=False, help_text="Optional."
+    )
+
+    class Meta:
+        model = SideEffect
+        exclude = ["site"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.site_id:
+            self.initial["site_line"] = self.instance.site.line
