@@ -7,12 +7,11 @@ from django.db.models.expressions import RawSQL
 
 
 def choices_constraint(
-    *, table: str, field: str, choices: type[models.Choices], nullable: bool = False
+    *, table: str, field: str, choices: type[models.Choices], blank: bool = False
 ) -> models.CheckConstraint:
-    """A check that ``field`` holds one of ``choices``: the database refuses unknown codes."""
-    condition = models.Q(**{f"{field}__in": choices.values})
-    if nullable:
-        condition |= models.Q(**{f"{field}__isnull": True})
+    """A check that ``field`` holds one of ``choices`` (or "" when ``blank``)."""
+    values = [*choices.values, ""] if blank else choices.values
+    condition = models.Q(**{f"{field}__in": values})
     return models.CheckConstraint(
         condition=condition,
         name=f"{table}_{field}_valid",

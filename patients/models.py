@@ -6,11 +6,11 @@ import operator
 from decimal import Decimal
 from typing import NamedTuple
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-import pgtrigger
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -220,13 +220,9 @@ class Condition(TimeStamped):
                 name="patients_condition_onset_not_future",
                 violation_error_message="Onset cannot be in the future.",
             ),
-            choices_constraint(
-                table="patients_condition", field="body_region", choices=BodyRegion
-            ),
+            choices_constraint(table="patients_condition", field="body_region", choices=BodyRegion),
             choices_constraint(table="patients_condition", field="laterality", choices=Laterality),
-            choices_constraint(
-                table="patients_condition", field="status", choices=ConditionStatus
-            ),
+            choices_constraint(table="patients_condition", field="status", choices=ConditionStatus),
         ]
         indexes = [models.Index(fields=["icd10_code"], name="patients_condition_icd10_idx")]
         triggers = [pgtrigger.Protect(name="condition_no_delete", operation=pgtrigger.Delete)]
@@ -374,8 +370,7 @@ class OutcomeScore(TimeStamped):
         spec = INSTRUMENTS.get(self.instrument)
         if spec and self.score is not None and not spec.minimum <= self.score <= spec.maximum:
             errors["score"] = (
-                f"{self.get_instrument_display()} scores run from {spec.minimum} to "
-                f"{spec.maximum}."
+                f"{self.get_instrument_display()} scores run from {spec.minimum} to {spec.maximum}."
             )
         if self.measured_on and self.measured_on > timezone.localdate():
             errors["measured_on"] = "A score cannot be measured in the future."

@@ -114,7 +114,7 @@ class SiteForm(forms.ModelForm):
 
     class Meta:
         model = InjectionSite
-        exclude = ["injectate"]
+        exclude = ["injectate"]  # noqa: DJ006 - set from injectate_line on save
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -129,7 +129,7 @@ class SideEffectForm(forms.ModelForm):
 
     class Meta:
         model = SideEffect
-        exclude = ["site"]
+        exclude = ["site"]  # noqa: DJ006 - set from site_line on save
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

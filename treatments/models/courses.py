@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+import pgtrigger
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-import pgtrigger
 from django.db import models
 
 from clinic.db import choices_constraint

@@ -67,9 +67,7 @@ class FollowUp(TimeStamped):
                 violation_error_message="A follow-up must end after it starts.",
             ),
             choices_constraint(table="treatments_followup", field="kind", choices=FollowUpKind),
-            choices_constraint(
-                table="treatments_followup", field="status", choices=FollowUpStatus
-            ),
+            choices_constraint(table="treatments_followup", field="status", choices=FollowUpStatus),
         ]
         indexes = [
             models.Index(fields=["clinician", "starts_at"], name="treatments_fu_clin_idx"),

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import operator
 from decimal import Decimal
 
 import pgtrigger
@@ -121,19 +123,13 @@ class InjectionSession(TimeStamped):
                 name="treatments_session_completed_needs_consent",
                 violation_error_message="A completed session needs the patient's consent.",
             ),
-            choices_constraint(
-                table="treatments_session", field="status", choices=SessionStatus
-            ),
+            choices_constraint(table="treatments_session", field="status", choices=SessionStatus),
             choices_constraint(table="treatments_session", field="guidance", choices=Guidance),
         ]
         indexes = [
             models.Index(fields=["performed_at"], name="treatments_session_date_idx"),
-            models.Index(
-                fields=["clinician", "performed_at"], name="treatments_session_clin_idx"
-            ),
-            models.Index(
-                fields=["patient", "performed_at"], name="treatments_session_patient_idx"
-            ),
+            models.Index(fields=["clinician", "performed_at"], name="treatments_session_clin_idx"),
+            models.Index(fields=["patient", "performed_at"], name="treatments_session_patient_idx"),
             models.Index(fields=["course", "performed_at"], name="treatments_session_course_idx"),
         ]
         triggers = [
@@ -149,20 +145,24 @@ class InjectionSession(TimeStamped):
                     JOIN treatments_injectionsession s ON s.id = i.session_id
                     WHERE s.id = NEW.id AND i.expiry_date < {SESSION_EARLIEST_DAY_SQL}
                 ) THEN
-                    {check_violation(
+                    {
+                    check_violation(
                         "treatments_injectate_expiry_not_before_session",
                         "an injectate of this session would have expired",
-                    )}
+                    )
+                }
                 END IF;
                 IF EXISTS (
                     SELECT 1 FROM treatments_sideeffect e
                     JOIN treatments_injectionsession s ON s.id = e.session_id
                     WHERE s.id = NEW.id AND e.onset_date < {SESSION_EARLIEST_DAY_SQL}
                 ) THEN
-                    {check_violation(
+                    {
+                    check_violation(
                         "treatments_sideeffect_onset_not_before_session",
                         "a side effect of this session would begin before it",
-                    )}
+                    )
+                }
                 END IF;
                 RETURN NULL;
                 """,
@@ -263,21 +263,24 @@ DEXTROSE_FIELDS = ("dextrose_pct", "diluent")
 EXOSOME_FIELDS = ("exosome_source", "particles_per_ml")
 
 
+TEXT_FIELDS = frozenset(
+    {"prp_system", "anticoagulant", "leukocytes", "red_cells", "activation", "anaesthetic"}
+    | {"diluent", "exosome_source", "lot_number"}
+)
+
+
+def _empty(field: str) -> models.Q:
+    return (
+        models.Q(**{field: ""}) if field in TEXT_FIELDS else models.Q(**{f"{field}__isnull": True})
+    )
+
+
 def _all_empty(fields: tuple[str, ...]) -> models.Q:
-    text_fields = {"prp_system", "diluent"}
-    condition = models.Q()
-    for field in fields:
-        condition &= models.Q(**{field: ""}) if field in text_fields else models.Q(
-            **{f"{field}__isnull": True}
-        )
-    return condition
+    return functools.reduce(operator.and_, (_empty(field) for field in fields))
 
 
 def _all_present(fields: tuple[str, ...]) -> models.Q:
-    condition = models.Q()
-    for field in fields:
-        condition &= models.Q(**{f"{field}__isnull": False})
-    return condition
+    return functools.reduce(operator.and_, (~_empty(field) for field in fields))
 
 
 class Injectate(TimeStamped):
@@ -317,16 +320,12 @@ class Injectate(TimeStamped):
     spins = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(2)]
     )
-    anticoagulant = models.CharField(
-        max_length=8, choices=Anticoagulant.choices, null=True, blank=True
-    )
+    anticoagulant = models.CharField(max_length=8, choices=Anticoagulant.choices, blank=True)
     leukocytes = models.CharField(
-        "leukocyte content", max_length=4, choices=RichOrPoor.choices, null=True, blank=True
+        "leukocyte content", max_length=4, choices=RichOrPoor.choices, blank=True
     )
-    red_cells = models.CharField(max_length=4, choices=RichOrPoor.choices, null=True, blank=True)
-    activation = models.CharField(
-        max_length=16, choices=Activation.choices, null=True, blank=True
-    )
+    red_cells = models.CharField(max_length=4, choices=RichOrPoor.choices, blank=True)
+    activation = models.CharField(max_length=16, choices=Activation.choices, blank=True)
     platelet_count = models.PositiveIntegerField(
         "product platelets (10^3/uL)", null=True, blank=True, validators=[MinValueValidator(1)]
     )
@@ -346,7 +345,7 @@ class Injectate(TimeStamped):
         validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(MAX_DEXTROSE_PCT)],
     )
     anaesthetic = models.CharField(
-        "local anaesthetic", max_length=12, choices=Anaesthetic.choices, null=True, blank=True
+        "local anaesthetic", max_length=12, choices=Anaesthetic.choices, blank=True
     )
     anaesthetic_pct = models.DecimalField(
         "anaesthetic (%)",
@@ -358,9 +357,7 @@ class Injectate(TimeStamped):
     )
     diluent = models.CharField(max_length=100, blank=True)
     # Exosomes
-    exosome_source = models.CharField(
-        max_length=20, choices=ExosomeSource.choices, null=True, blank=True
-    )
+    exosome_source = models.CharField(max_length=20, choices=ExosomeSource.choices, blank=True)
     particles_per_ml = models.BigIntegerField(
         "particles per mL", null=True, blank=True, validators=[MinValueValidator(1)]
     )
@@ -415,10 +412,9 @@ class Injectate(TimeStamped):
             ),
             models.CheckConstraint(
                 condition=models.Q(anaesthetic_pct__isnull=True)
-                | models.Q(
-                    anaesthetic__isnull=False,
-                    anaesthetic_pct__gte=0,
-                    anaesthetic_pct__lte=MAX_ANAESTHETIC_PCT,
+                | (
+                    ~models.Q(anaesthetic="")
+                    & models.Q(anaesthetic_pct__gte=0, anaesthetic_pct__lte=MAX_ANAESTHETIC_PCT)
                 ),
                 name="treatments_injectate_anaesthetic_pct_range",
                 violation_error_message="Anaesthetic concentration is 0 to 2 %, with its agent.",
@@ -459,16 +455,13 @@ class Injectate(TimeStamped):
             ),
             models.CheckConstraint(
                 condition=~models.Q(kind=InjectateKind.EXOSOME)
-                | (
-                    ~models.Q(lot_number="")
-                    & models.Q(expiry_date__isnull=False, exosome_source__isnull=False)
-                ),
+                | _all_present(("exosome_source", "lot_number", "expiry_date")),
                 name="treatments_injectate_exosome_lot_and_expiry_required",
                 violation_error_message="Exosomes need their source, lot number and expiry date.",
             ),
             models.CheckConstraint(
                 condition=~models.Q(kind=InjectateKind.LOCAL_ANAESTHETIC)
-                | models.Q(anaesthetic__isnull=False),
+                | ~models.Q(anaesthetic=""),
                 name="treatments_injectate_local_anaesthetic_named",
                 violation_error_message="Name the local anaesthetic.",
             ),
@@ -477,28 +470,25 @@ class Injectate(TimeStamped):
                 table="treatments_injectate",
                 field="anticoagulant",
                 choices=Anticoagulant,
-                nullable=True,
+                blank=True,
             ),
             choices_constraint(
-                table="treatments_injectate", field="leukocytes", choices=RichOrPoor, nullable=True
+                table="treatments_injectate", field="leukocytes", choices=RichOrPoor, blank=True
             ),
             choices_constraint(
-                table="treatments_injectate", field="red_cells", choices=RichOrPoor, nullable=True
+                table="treatments_injectate", field="red_cells", choices=RichOrPoor, blank=True
             ),
             choices_constraint(
-                table="treatments_injectate", field="activation", choices=Activation, nullable=True
+                table="treatments_injectate", field="activation", choices=Activation, blank=True
             ),
             choices_constraint(
-                table="treatments_injectate",
-                field="anaesthetic",
-                choices=Anaesthetic,
-                nullable=True,
+                table="treatments_injectate", field="anaesthetic", choices=Anaesthetic, blank=True
             ),
             choices_constraint(
                 table="treatments_injectate",
                 field="exosome_source",
                 choices=ExosomeSource,
-                nullable=True,
+                blank=True,
             ),
         ]
         indexes = [
@@ -515,10 +505,12 @@ class Injectate(TimeStamped):
                     SELECT {SESSION_EARLIEST_DAY_SQL}
                     FROM treatments_injectionsession s WHERE s.id = NEW.session_id
                 ) THEN
-                    {check_violation(
+                    {
+                    check_violation(
                         "treatments_injectate_expiry_not_before_session",
                         "the injectate expired before the session",
-                    )}
+                    )
+                }
                 END IF;
                 RETURN NEW;
                 """,
@@ -605,9 +597,7 @@ class Tissue(models.TextChoices):
 class InjectionSite(TimeStamped):
     """An exact place injected in a session, with the injectate it received."""
 
-    session = models.ForeignKey(
-        InjectionSession, on_delete=models.PROTECT, related_name="sites"
-    )
+    session = models.ForeignKey(InjectionSession, on_delete=models.PROTECT, related_name="sites")
     line = models.PositiveSmallIntegerField(
         "no.", validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
@@ -693,10 +683,12 @@ class InjectionSite(TimeStamped):
                     SELECT 1 FROM treatments_injectate
                     WHERE id = NEW.injectate_id AND session_id = NEW.session_id
                 ) THEN
-                    {check_violation(
+                    {
+                    check_violation(
                         "treatments_injectionsite_injectate_same_session",
                         "the injectate belongs to another session",
-                    )}
+                    )
+                }
                 END IF;
                 RETURN NEW;
                 """,
@@ -707,9 +699,5 @@ class InjectionSite(TimeStamped):
         return f"{self.line}. {self.get_laterality_display()} {self.structure}"
 
     def clean(self) -> None:
-        if (
-            self.injectate_id
-            and self.session_id
-            and self.injectate.session_id != self.session_id
-        ):
+        if self.injectate_id and self.session_id and self.injectate.session_id != self.session_id:
             raise ValidationError({"injectate": "Choose an injectate of this session."})

@@ -140,9 +140,7 @@ class SideEffect(TimeStamped):
                 name="treatments_sideeffect_fatal_is_grade_5",
                 violation_error_message="A fatal outcome is grade 5, and grade 5 is fatal.",
             ),
-            choices_constraint(
-                table="treatments_sideeffect", field="kind", choices=SideEffectKind
-            ),
+            choices_constraint(table="treatments_sideeffect", field="kind", choices=SideEffectKind),
             choices_constraint(
                 table="treatments_sideeffect", field="relatedness", choices=Relatedness
             ),
@@ -169,19 +167,23 @@ class SideEffect(TimeStamped):
                     SELECT {SESSION_EARLIEST_DAY_SQL}
                     FROM treatments_injectionsession s WHERE s.id = NEW.session_id
                 ) THEN
-                    {check_violation(
+                    {
+                    check_violation(
                         "treatments_sideeffect_onset_not_before_session",
                         "the side effect begins before the session",
-                    )}
+                    )
+                }
                 END IF;
                 IF NEW.site_id IS NOT NULL AND NOT EXISTS (
                     SELECT 1 FROM treatments_injectionsite
                     WHERE id = NEW.site_id AND session_id = NEW.session_id
                 ) THEN
-                    {check_violation(
+                    {
+                    check_violation(
                         "treatments_sideeffect_site_same_session",
                         "the site belongs to another session",
-                    )}
+                    )
+                }
                 END IF;
                 RETURN NEW;
                 """,

@@ -1,0 +1,40 @@
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format requirements clean
+
+## run: install, migrate, create demo staff and data on first start, serve on 127.0.0.1:8000
+run: $(VENV)/.run-installed
+	$(BIN)/python manage.py serve
+
+## test: the whole suite against PostgreSQL (DATABASE_URL, else an embedded one)
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+requirements: $(VENV)/.dev-installed
+	$(BIN)/pip-compile -q --strip-extras --no-emit-find-links --no-emit-index-url requirements.in -o requirements.txt
+	$(BIN)/pip-compile -q --strip-extras --no-emit-find-links --no-emit-index-url requirements-dev.in -o requirements-dev.txt
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run-installed: requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
+	touch $@ $(VENV)/.run-installed
+
+clean:
+	rm -rf $(VENV)
