@@ -91,6 +91,15 @@ class PatientAdmin(ClinicalModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Patient | None) -> list[type[Any]]:
         return self.inlines if obj else []
 
+    def get_fieldsets(self, request: HttpRequest, obj: Patient | None = None) -> Any:
+        """Only staff who may read sessions see the patient's recent sessions."""
+        if request.user.has_perm("treatments.view_injectionsession"):
+            return self.fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "recent_sessions"]})
+            for name, options in self.fieldsets
+        ]
+
     @admin.display(boolean=True, ordering="archived_at")
     def archived(self, patient: Patient) -> bool:
         return patient.is_archived

@@ -209,6 +209,9 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
     inlines = [InjectateInline, SiteInline, SideEffectInline]
     actions = ["cancel"]
 
+    class Media:
+        js = ["treatments/session_lines.js"]
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[InjectionSession]:
         return super().get_queryset(request).prefetch_related("injectates")
 

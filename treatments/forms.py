@@ -109,12 +109,25 @@ class SideEffectFormSet(ReferencingFormSet):
 
 class SiteForm(forms.ModelForm):
     injectate_line = forms.IntegerField(
-        label="Injectate no.", min_value=1, max_value=20, help_text="Number of the injectate."
+        label="Injectate no.",
+        min_value=1,
+        max_value=20,
+        help_text="Number of the injectate.",
+        widget=forms.NumberInput(attrs={"style": "width: 3.5em"}),
     )
 
     class Meta:
         model = InjectionSite
         exclude = ["injectate"]  # noqa: DJ006 - set from injectate_line on save
+        # Narrow inputs, so a row of the site table fits a laptop screen.
+        widgets = {
+            "line": forms.NumberInput(attrs={"style": "width: 3.5em"}),
+            "volume_ml": forms.NumberInput(attrs={"style": "width: 5em"}),
+            "needle_gauge": forms.NumberInput(attrs={"style": "width: 3.5em"}),
+            "structure": forms.TextInput(attrs={"size": 22}),
+            "snomed_code": forms.TextInput(attrs={"size": 11}),
+            "approach": forms.TextInput(attrs={"size": 14}),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

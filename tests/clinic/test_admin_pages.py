@@ -147,3 +147,33 @@ def test_cancel_action_refuses_a_completed_session(superuser, records, client):
     assert "Only a planned session can be cancelled." in response.content.decode()
     session.refresh_from_db()
     assert session.status == "completed"
+
+
+def test_front_desk_patient_page_shows_no_clinical_detail(front_desk, records, client):
+    client.force_login(front_desk)
+    patient = records["patient"]
+    response = client.get(reverse("admin:patients_patient_change", args=[patient.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert patient.family_name in page
+    assert "Upcoming follow-ups" in page
+    assert "Recent sessions" not in page
+    session_url = reverse(
+        "admin:treatments_injectionsession_change", args=[records["injectionsession"].pk]
+    )
+    assert session_url not in page
+    assert "Primary osteoarthritis" not in page
+
+
+@pytest.mark.parametrize("user_fixture", ["clinician", "front_desk", "clinic_admin"])
+def test_each_role_reaches_the_admin_index(request, client, user_fixture):
+    client.force_login(request.getfixturevalue(user_fixture))
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "Patients" in page
+
+
+def test_front_desk_cannot_open_sessions(front_desk, records, client):
+    client.force_login(front_desk)
+    session = records["injectionsession"]
+    url = reverse("admin:treatments_injectionsession_change", args=[session.pk])
+    assert client.get(url).status_code == 403

@@ -59,6 +59,7 @@ class FollowUp(TimeStamped):
     notes = models.TextField("notes for the front desk", blank=True)
 
     class Meta:
+        verbose_name = "follow-up"
         ordering = ["starts_at", "id"]
         constraints = [
             models.CheckConstraint(
