@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import random
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -328,16 +329,26 @@ class DemoClinic:
         self.now = timezone.now()
 
     def generate(self, patients: int, progress: Callable[[int], None]) -> dict[str, int]:
+        """Write each chunk while the next is generated, unless inside a caller's transaction
+        (a second connection would not see its uncommitted rows)."""
         totals: dict[str, int] = {}
-        for size in _chunks(patients, CHUNK):
-            chunk = Chunk()
-            for _ in range(size):
-                self.add_patient(chunk)
-            with transaction.atomic():
-                chunk.save()
-            for name, rows in vars(chunk).items():
-                totals[name] = totals.get(name, 0) + len(rows)
-            progress(size)
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            pending: Future[None] | None = None
+            for size in _chunks(patients, CHUNK):
+                chunk = Chunk()
+                for _ in range(size):
+                    self.add_patient(chunk)
+                if pending is not None:
+                    pending.result()
+                if connection.in_atomic_block:
+                    _save_chunk(chunk)
+                else:
+                    pending = writer.submit(_save_chunk, chunk, close=True)
+                for name, rows in vars(chunk).items():
+                    totals[name] = totals.get(name, 0) + len(rows)
+                progress(size)
+            if pending is not None:
+                pending.result()
         return totals
 
     def add_patient(self, chunk: Chunk) -> None:
@@ -686,6 +697,15 @@ class DemoClinic:
                         measured_on=measured,
                     )
                 )
+
+
+def _save_chunk(chunk: Chunk, close: bool = False) -> None:
+    try:
+        with transaction.atomic():
+            chunk.save()
+    finally:
+        if close:
+            connection.close()  # this thread's own connection
 
 
 def _chunks(total: int, size: int) -> Iterator[int]:
