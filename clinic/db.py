@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.db import models
 from django.db.models.expressions import RawSQL
 
@@ -33,3 +35,53 @@ def years_before_today(years: int) -> RawSQL:
     return RawSQL(
         "CURRENT_DATE - make_interval(years => %s)", (years,), output_field=models.DateField()
     )
+
+
+# Rules checked by triggers rather than CHECK constraints, and the field each one is about.
+TRIGGER_RULES = {
+    "treatments_injectate_expiry_not_before_session": (
+        "expiry_date",
+        "The batch expires before the session date; it must not be given.",
+    ),
+    "treatments_sideeffect_onset_not_before_session": (
+        "onset_date",
+        "Onset cannot be before the session.",
+    ),
+    "treatments_injectionsite_injectate_same_session": (
+        "injectate",
+        "Choose an injectate of this session.",
+    ),
+    "treatments_sideeffect_site_same_session": ("site", "Choose a site of this session."),
+}
+
+
+@functools.cache
+def database_rules() -> dict[str, tuple[str, str]]:
+    """Every named database rule as ``{name: (field, message)}``, for error messages.
+
+    The field is the one the rule is about when it names exactly one; otherwise
+    ``non_field_errors``.
+    """
+    from django.apps import apps
+
+    rules = dict(TRIGGER_RULES)
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            fields = _constraint_fields(constraint)
+            field = fields.pop() if len(fields) == 1 else "non_field_errors"
+            rules[constraint.name] = (field, str(constraint.violation_error_message))
+    return rules
+
+
+def _constraint_fields(constraint: models.BaseConstraint) -> set[str]:
+    if isinstance(constraint, models.UniqueConstraint):
+        return set(constraint.fields)
+    fields: set[str] = set()
+    stack = [getattr(constraint, "condition", None)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, models.Q):
+            stack.extend(node.children)
+        elif isinstance(node, tuple):
+            fields.add(node[0].split("__")[0])
+    return fields

@@ -21,12 +21,13 @@ from treatments.forms import (
 from treatments.models import (
     FollowUp,
     Injectate,
-    InjectateKind,
     InjectionSession,
     InjectionSite,
     SideEffect,
     TreatmentCourse,
+    TreatmentKind,
 )
+from treatments.selectors import TREATMENT_INJECTATES, sessions_given
 
 ADMIN_CANCEL_REASON = "Cancelled in the admin."
 
@@ -36,31 +37,15 @@ class TreatmentKindFilter(admin.SimpleListFilter):
 
     title = "treatment kind"
     parameter_name = "treatment"
-    KINDS = {
-        "prp": (InjectateKind.PRP,),
-        "dextrose": (InjectateKind.DEXTROSE,),
-        "exosome": (InjectateKind.EXOSOME,),
-        "prp_dextrose": (InjectateKind.PRP, InjectateKind.DEXTROSE),
-        "prp_exosome": (InjectateKind.PRP, InjectateKind.EXOSOME),
-    }
-    LABELS = {
-        "prp": "PRP",
-        "dextrose": "Dextrose",
-        "exosome": "Exosomes",
-        "prp_dextrose": "PRP + dextrose",
-        "prp_exosome": "PRP + exosomes",
-    }
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return list(self.LABELS.items())
+        return [(kind.value, kind.label) for kind in TreatmentKind if kind in TREATMENT_INJECTATES]
 
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[InjectionSession]
     ) -> QuerySet[InjectionSession]:
-        for kind in self.KINDS.get(self.value() or "", ()):
-            queryset = queryset.filter(
-                Exists(Injectate.objects.filter(session=OuterRef("pk"), kind=kind))
-            )
+        if self.value() in TREATMENT_INJECTATES:
+            return sessions_given(queryset, treatment=self.value())
         return queryset
 
 

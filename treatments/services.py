@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from treatments.models import FollowUp, FollowUpStatus, InjectionSession, SessionStatus
+from treatments.models import (
+    FollowUp,
+    FollowUpStatus,
+    Injectate,
+    InjectionSession,
+    InjectionSite,
+    SessionStatus,
+)
 
 CANCELLABLE_FOLLOW_UP = (
     FollowUpStatus.PROPOSED,
@@ -39,3 +48,99 @@ def follow_up_cancel(*, follow_up: FollowUp) -> FollowUp:
         follow_up.status = FollowUpStatus.CANCELLED
         follow_up.save(update_fields=["status", "updated_at"])
     return follow_up
+
+
+def session_create(
+    *,
+    fields: dict[str, Any],
+    injectates: list[dict[str, Any]],
+    sites: list[dict[str, Any]],
+) -> InjectionSession:
+    """Record a session with its injectates and sites, all or nothing.
+
+    Each site names its injectate by ``injectate_line``, the number of an injectate given here.
+    """
+    with transaction.atomic():
+        session = InjectionSession(**fields)
+        session.full_clean(validate_constraints=False)
+        session.save()
+        _replace_parts(session=session, injectates=injectates, sites=sites)
+    return session
+
+
+def session_update(
+    *,
+    session: InjectionSession,
+    fields: dict[str, Any],
+    injectates: list[dict[str, Any]] | None = None,
+    sites: list[dict[str, Any]] | None = None,
+) -> InjectionSession:
+    """Change a session; given injectates or sites replace the stored ones, matched by number.
+
+    Rows whose number is not given again are removed, unless a side effect names the site.
+    """
+    with transaction.atomic():
+        session = InjectionSession.objects.select_for_update().get(pk=session.pk)
+        for name, value in fields.items():
+            setattr(session, name, value)
+        session.full_clean(validate_constraints=False)
+        session.save()
+        _replace_parts(session=session, injectates=injectates, sites=sites)
+    return session
+
+
+def _replace_parts(
+    *,
+    session: InjectionSession,
+    injectates: list[dict[str, Any]] | None,
+    sites: list[dict[str, Any]] | None,
+) -> None:
+    if injectates is not None:
+        _upsert_by_line(Injectate, session, injectates)
+    by_line = {injectate.line: injectate for injectate in session.injectates.all()}
+    if injectates is not None:
+        kept = {data["line"] for data in injectates}
+        by_line = {line: row for line, row in by_line.items() if line in kept}
+    if sites is not None:
+        rows = []
+        for data in sites:
+            data = dict(data)
+            number = data.pop("injectate_line")
+            if number not in by_line:
+                raise ValidationError(
+                    {"sites": f"There is no injectate no. {number} in this session."}
+                )
+            rows.append(data | {"injectate": by_line[number]})
+        _upsert_by_line(InjectionSite, session, rows)
+    if injectates is not None:
+        for injectate in session.injectates.exclude(line__in=by_line):
+            line = injectate.line
+            if injectate.sites.exists():
+                raise ValidationError(
+                    {"injectates": f"Injectate {line} is named by a site; change that first."}
+                )
+            injectate.delete()
+
+
+def _upsert_by_line(
+    model: type[Injectate] | type[InjectionSite],
+    session: InjectionSession,
+    rows: list[dict[str, Any]],
+) -> None:
+    stored = {row.line: row for row in model.objects.filter(session=session)}
+    kept = set()
+    for data in rows:
+        row = stored.get(data["line"]) or model(session=session)
+        for name, value in data.items():
+            setattr(row, name, value)
+        row.full_clean(validate_unique=False, validate_constraints=False)
+        row.save()
+        kept.add(row.line)
+    if model is InjectionSite:
+        for line, row in stored.items():
+            if line not in kept:
+                if row.side_effects.exists():  # type: ignore[union-attr]
+                    raise ValidationError(
+                        {"sites": f"Site {line} has a side effect recorded; it stays."}
+                    )
+                row.delete()

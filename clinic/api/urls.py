@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.urls import include, path
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from patients.api import ConditionViewSet, OutcomeScoreViewSet, PatientViewSet
+from treatments.api import CourseViewSet, FollowUpViewSet, SessionViewSet, SideEffectViewSet
+
+router = DefaultRouter()
+router.register("patients", PatientViewSet, basename="patient")
+router.register("conditions", ConditionViewSet, basename="condition")
+router.register("courses", CourseViewSet, basename="course")
+router.register("sessions", SessionViewSet, basename="session")
+router.register("side-effects", SideEffectViewSet, basename="side-effect")
+router.register("follow-ups", FollowUpViewSet, basename="follow-up")
+router.register("outcomes", OutcomeScoreViewSet, basename="outcome")
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("", include(router.urls)),
+]

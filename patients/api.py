@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from clinic.api.base import RecordViewSet
+from patients import selectors, services
+from patients.filters import ConditionFilter, OutcomeScoreFilter, PatientFilter
+from patients.models import Condition, OutcomeScore, Patient
+from patients.serializers import ConditionSerializer, OutcomeScoreSerializer, PatientSerializer
+from treatments.serializers import FollowUpSerializer, SessionSerializer, SideEffectSerializer
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["session", "side_effect", "follow_up", "outcome"])
+    at = serializers.DateTimeField(help_text="When it happened (dates as their midnight).")
+    session = SessionSerializer(required=False, allow_null=True)
+    side_effect = SideEffectSerializer(required=False, allow_null=True)
+    follow_up = FollowUpSerializer(required=False, allow_null=True)
+    outcome = OutcomeScoreSerializer(required=False, allow_null=True)
+
+    def to_representation(self, event: selectors.TimelineEvent) -> dict[str, Any]:
+        return {
+            "kind": event.kind,
+            "at": self.fields["at"].to_representation(event.at),
+            event.kind: self.fields[event.kind].to_representation(event.record),
+        }
+
+
+class TimelineSerializer(serializers.Serializer):
+    patient = PatientSerializer()
+    events = TimelineEventSerializer(many=True)
+
+
+class PatientViewSet(RecordViewSet):
+    queryset = Patient.objects.all()
+    serializer_class = PatientSerializer
+    filterset_class = PatientFilter
+    search_fields = ["=mrn", "family_name", "given_name"]
+    ordering_fields = ["family_name", "given_name", "birth_date", "created_at", "id"]
+    ordering = ["family_name", "given_name", "id"]
+
+    @extend_schema(request=None, responses=PatientSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, pk: str | None = None) -> Response:
+        """Archive the patient: kept with every record, left out of active lists."""
+        return self.respond_with(services.patient_archive(patient=self.get_object()))
+
+    @extend_schema(request=None, responses=PatientSerializer)
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str | None = None) -> Response:
+        """Bring an archived patient back to the active lists."""
+        return self.respond_with(services.patient_restore(patient=self.get_object()))
+
+    @extend_schema(responses=TimelineSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def timeline(self, request: Request, pk: str | None = None) -> Response:
+        """Sessions (with injectates and sites), side effects, follow-ups and outcome scores,
+        oldest first."""
+        patient = self.get_object()
+        events = selectors.patient_timeline(patient=patient)
+        return Response(TimelineSerializer({"patient": patient, "events": events}).data)
+
+
+class ConditionViewSet(RecordViewSet):
+    queryset = Condition.objects.all()
+    serializer_class = ConditionSerializer
+    filterset_class = ConditionFilter
+    ordering_fields = ["onset_date", "created_at", "id"]
+
+
+class OutcomeScoreViewSet(RecordViewSet):
+    queryset = OutcomeScore.objects.all()
+    serializer_class = OutcomeScoreSerializer
+    filterset_class = OutcomeScoreFilter
+    ordering_fields = ["measured_on", "created_at", "id"]
+    ordering = ["-measured_on", "-id"]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        self.created = serializer.save(recorded_by=self.request.user)

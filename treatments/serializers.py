@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from clinic.api.base import ModelCleanSerializer, StrictFieldsMixin
+from patients.serializers import RECORD_READ_ONLY
+from treatments import services
+from treatments.models import (
+    FollowUp,
+    Injectate,
+    InjectionSession,
+    InjectionSite,
+    SideEffect,
+    TreatmentCourse,
+)
+
+
+class CourseSerializer(ModelCleanSerializer):
+    class Meta:
+        model = TreatmentCourse
+        fields = [
+            "id",
+            "patient",
+            "condition",
+            "planned_treatment",
+            "planned_sessions",
+            "planned_interval_weeks",
+            "start_date",
+            "status",
+            "stop_reason",
+            "ended_on",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = RECORD_READ_ONLY
+
+
+class InjectateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    concentration_factor = serializers.DecimalField(
+        max_digits=6, decimal_places=1, read_only=True, allow_null=True
+    )
+    paw_platelet_band = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Injectate
+        exclude = ["session", "created_at", "updated_at"]  # noqa: DJ006 - all of its own fields
+        read_only_fields = ["id"]
+        validators: list[Any] = []  # numbers are checked against the whole payload
+
+
+class SiteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    injectate_line = serializers.IntegerField(
+        source="injectate.line",
+        min_value=1,
+        max_value=20,
+        help_text="Number (line) of the injectate given here.",
+    )
+
+    class Meta:
+        model = InjectionSite
+        exclude = ["session", "created_at", "updated_at"]  # noqa: DJ006 - all of its own fields
+        read_only_fields = ["id", "injectate"]
+        validators: list[Any] = []
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        values = super().to_internal_value(data)
+        values["injectate_line"] = values.pop("injectate")["line"]
+        return values
+
+
+SESSION_FIELDS = [
+    "patient",
+    "course",
+    "clinician",
+    "performed_at",
+    "status",
+    "guidance",
+    "consent_obtained",
+    "pre_pain_score",
+    "notes",
+    "cancel_reason",
+]
+
+
+class SessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A session with its injectates and sites; written together, all or nothing."""
+
+    injectates = InjectateSerializer(many=True, required=False)
+    sites = SiteSerializer(many=True, required=False)
+
+    class Meta:
+        model = InjectionSession
+        fields = [
+            "id",
+            *SESSION_FIELDS,
+            "signed_by",
+            "signed_at",
+            "injectates",
+            "sites",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [*RECORD_READ_ONLY, "signed_by", "signed_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        session = copy.copy(self.instance) if self.instance else InjectionSession()
+        for name in SESSION_FIELDS:
+            if name in attrs:
+                setattr(session, name, attrs[name])
+        errors: dict[str, Any] = {}
+        try:
+            session.full_clean(exclude=["signed_by", "signed_at"], validate_constraints=False)
+        except DjangoValidationError as error:
+            errors |= error.message_dict
+        injectates = attrs.get("injectates")
+        if injectates is not None:
+            errors |= self.check_parts(
+                "injectates", injectates, lambda data: Injectate(session=session, **data)
+            )
+        lines = (
+            {data["line"] for data in injectates}
+            if injectates is not None
+            else set(self.instance.injectates.values_list("line", flat=True))
+            if self.instance
+            else set()
+        )
+        sites = attrs.get("sites")
+        if sites is not None:
+            errors |= self.check_parts("sites", sites, lambda data: self.site(session, data, lines))
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    @staticmethod
+    def site(session: InjectionSession, data: dict[str, Any], lines: set[int]) -> InjectionSite:
+        if data["injectate_line"] not in lines:
+            raise DjangoValidationError(
+                {"injectate_line": f"There is no injectate no. {data['injectate_line']} here."}
+            )
+        fields = {k: v for k, v in data.items() if k != "injectate_line"}
+        return InjectionSite(session=session, **fields)
+
+    @staticmethod
+    def check_parts(name: str, rows: list[dict[str, Any]], build: Any) -> dict[str, Any]:
+        """Validate each nested row as its model would; errors keep the row's position."""
+        row_errors: list[dict[str, list[str]]] = []
+        seen: set[int] = set()
+        for data in rows:
+            errors: dict[str, list[str]] = {}
+            if data["line"] in seen:
+                errors["line"] = [f"No. {data['line']} is used twice."]
+            seen.add(data["line"])
+            try:
+                build(data).full_clean(
+                    exclude=["session", "injectate"],
+                    validate_unique=False,
+                    validate_constraints=False,
+                )
+            except DjangoValidationError as error:
+                errors |= error.message_dict
+            row_errors.append(errors)
+        return {name: row_errors} if any(row_errors) else {}
+
+    def create(self, validated_data: dict[str, Any]) -> InjectionSession:
+        injectates = validated_data.pop("injectates", [])
+        sites = validated_data.pop("sites", [])
+        return services.session_create(fields=validated_data, injectates=injectates, sites=sites)
+
+    def update(
+        self, instance: InjectionSession, validated_data: dict[str, Any]
+    ) -> InjectionSession:
+        injectates = validated_data.pop("injectates", None)
+        sites = validated_data.pop("sites", None)
+        return services.session_update(
+            session=instance, fields=validated_data, injectates=injectates, sites=sites
+        )
+
+
+class SideEffectSerializer(ModelCleanSerializer):
+    recorded_by = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = SideEffect
+        fields = [
+            "id",
+            "session",
+            "site",
+            "kind",
+            "description",
+            "grade",
+            "serious",
+            "onset_date",
+            "resolved_date",
+            "relatedness",
+            "action_taken",
+            "outcome",
+            "reported_by",
+            "recorded_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = RECORD_READ_ONLY
+
+
+class FollowUpSerializer(ModelCleanSerializer):
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id",
+            "patient",
+            "course",
+            "session",
+            "kind",
+            "starts_at",
+            "ends_at",
+            "clinician",
+            "status",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = RECORD_READ_ONLY
+
+
+class CancelSerializer(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
