@@ -18,7 +18,10 @@ from treatments.serializers import FollowUpSerializer, SessionSerializer, SideEf
 
 class TimelineEventSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["session", "side_effect", "follow_up", "outcome"])
-    at = serializers.DateTimeField(help_text="When it happened (dates as their midnight).")
+    at = serializers.DateTimeField(
+        help_text="When it happened. Side effects (dated) sort at the end of their day, "
+        "outcome scores (dated) at its start."
+    )
     session = SessionSerializer(required=False, allow_null=True)
     side_effect = SideEffectSerializer(required=False, allow_null=True)
     follow_up = FollowUpSerializer(required=False, allow_null=True)

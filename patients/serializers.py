@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from rest_framework import serializers
-
 from clinic.api.base import ModelCleanSerializer
 from patients.models import Condition, OutcomeScore, Patient
 
@@ -52,8 +50,6 @@ class ConditionSerializer(ModelCleanSerializer):
 
 
 class OutcomeScoreSerializer(ModelCleanSerializer):
-    recorded_by = serializers.PrimaryKeyRelatedField(read_only=True)
-
     class Meta:
         model = OutcomeScore
         fields = [
@@ -68,4 +64,4 @@ class OutcomeScoreSerializer(ModelCleanSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = RECORD_READ_ONLY
+        read_only_fields = [*RECORD_READ_ONLY, "recorded_by"]

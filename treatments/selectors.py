@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from treatments.models import Injectate, InjectateKind, InjectionSession, TreatmentKind
+from treatments.models import (
+    Injectate,
+    InjectateKind,
+    InjectionSession,
+    InjectionSite,
+    TreatmentKind,
+)
 
 # What each treatment means in terms of the injectates a session received.
 TREATMENT_INJECTATES: dict[str, tuple[str, ...]] = {
@@ -27,4 +33,6 @@ def sessions_given(
 
 def sessions_with_parts(queryset: QuerySet[InjectionSession]) -> QuerySet[InjectionSession]:
     """Sessions with their injectates and sites, in a fixed number of queries."""
-    return queryset.select_related("clinician").prefetch_related("injectates", "sites__injectate")
+    return queryset.select_related("clinician").prefetch_related(
+        "injectates", Prefetch("sites", InjectionSite.objects.select_related("injectate"))
+    )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
@@ -89,6 +90,11 @@ SESSION_FIELDS = [
 class SessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A session with its injectates and sites; written together, all or nothing."""
 
+    clinician = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(),
+        default=serializers.CurrentUserDefault(),
+        help_text="Who gave the injections; you, when left out.",
+    )
     injectates = InjectateSerializer(many=True, required=False)
     sites = SiteSerializer(many=True, required=False)
 
@@ -181,8 +187,6 @@ class SessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class SideEffectSerializer(ModelCleanSerializer):
-    recorded_by = serializers.PrimaryKeyRelatedField(read_only=True)
-
     class Meta:
         model = SideEffect
         fields = [
@@ -203,7 +207,7 @@ class SideEffectSerializer(ModelCleanSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = RECORD_READ_ONLY
+        read_only_fields = [*RECORD_READ_ONLY, "recorded_by"]
 
 
 class FollowUpSerializer(ModelCleanSerializer):

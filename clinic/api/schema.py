@@ -40,6 +40,8 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                 codes.append("404")
             if method in {"post", "put", "patch"}:
                 codes += ["400", "409"]
+            elif any(p.get("in") == "query" for p in operation.get("parameters", [])):
+                codes.append("400")  # a filter value that is not one of its choices
             if method in {"put", "patch"}:
                 codes.append("412")
             if path.endswith("/auth/token/"):

@@ -124,6 +124,12 @@ def test_one_request_logs_a_session_with_injectates_and_sites(api, clinician):
         (lambda p: p["injectates"][1].update(line=1), "injectates.1.line"),
         (lambda p: p.update(pre_pain_score=11), "pre_pain_score"),
         (lambda p: p.update(consent_obtained=False), "consent_obtained"),
+        (
+            lambda p: p.update(
+                performed_at=(timezone.now() + datetime.timedelta(days=1)).isoformat()
+            ),
+            "performed_at",
+        ),
         (lambda p: p["sites"][0].update(colour="red"), "sites.0.colour"),
         (lambda p: p.update(mood="good"), "mood"),
     ],

@@ -21,6 +21,7 @@ MAX_WHOLE_BLOOD_ML = Decimal(240)
 MAX_DEXTROSE_PCT = Decimal(50)
 MAX_ANAESTHETIC_PCT = Decimal(2)
 SNOMED_REGEX = r"^[1-9][0-9]{5,17}$"
+COMPLETION_CLOCK_SLACK = datetime.timedelta(minutes=15)  # a device clock a little ahead
 
 # The earliest calendar day a session can fall on in any time zone. Database triggers compare
 # with it so they never refuse a correct row; the forms compare with the exact local day.
@@ -186,6 +187,12 @@ class InjectionSession(TimeStamped):
         errors: dict[str, str] = {}
         if self.status == SessionStatus.COMPLETED and not self.consent_obtained:
             errors["consent_obtained"] = "Record the patient's consent before completing."
+        if (
+            self.status == SessionStatus.COMPLETED
+            and self.performed_at
+            and self.performed_at > timezone.now() + COMPLETION_CLOCK_SLACK
+        ):
+            errors["performed_at"] = "A completed session cannot be in the future."
         if self.course_id and self.patient_id and self.course.patient_id != self.patient_id:
             errors["course"] = "This course belongs to another patient."
         if self.pk and self.performed_on:
@@ -363,7 +370,7 @@ class Injectate(TimeStamped):
     )
 
     class Meta:
-        ordering = ["session", "line"]
+        ordering = ["session_id", "line"]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "line"],
@@ -626,7 +633,7 @@ class InjectionSite(TimeStamped):
     approach = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        ordering = ["session", "line"]
+        ordering = ["session_id", "line"]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "line"],

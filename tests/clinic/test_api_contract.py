@@ -1,0 +1,84 @@
+"""The OpenAPI contract: generated without warnings, and every operation keeps to it."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from clinic.wsgi import application
+from tests.factories import SessionFactory, SideEffectFactory, SiteFactory
+
+pytestmark = pytest.mark.django_db
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def test_schema_generates_without_warnings(tmp_path):
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    for path in (
+        "/api/v1/patients/{id}/timeline/",
+        "/api/v1/sessions/{id}/cancel/",
+        "/api/v1/auth/token/",
+        "/api/v1/side-effects/",
+        "/api/v1/follow-ups/",
+        "/api/v1/outcomes/",
+    ):
+        assert path in text
+
+
+def test_docs_page_is_served_without_a_cdn(client):
+    page = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in page
+    assert "cdn" not in page.lower()
+
+
+@pytest.fixture(autouse=True)
+def keep_test_transaction_open():
+    # As Django's test client does: a request must not close the test's open transaction.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token_headers(clinician):
+    # Records with small ids, so generated ids sometimes find one.
+    SideEffectFactory(session=SiteFactory().session)
+    SessionFactory(status="planned", consent_obtained=False)
+    return {"Authorization": f"Token {Token.objects.create(user=clinician).key}"}
+
+
+# Generated cases only (the boundary-value "coverage" phase multiplies the run time by ten).
+CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}})
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_keeps_its_contract(case, token_headers):
+    case.call_and_validate(headers=token_headers, checks=CHECKS)
