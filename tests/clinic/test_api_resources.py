@@ -335,3 +335,35 @@ def test_a_duplicate_the_database_refuses_is_a_conflict():
     assert response.status_code == 409
     assert response.data["title"] == "Conflict"
     assert "mrn" in response.data["errors"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stale_if_match_gets_412_and_changes_nothing(api, name):
+    resource = RESOURCES[name]
+    url = f"{resource.path}{resource.factory().pk}/"
+    first = api.get(url)
+    field, value = resource.change
+    assert (
+        api.patch(url, {field: value}, format="json", HTTP_IF_MATCH=first["ETag"]).status_code
+        == 200
+    )
+    after_first_change = api.get(url).json()
+    stale = api.put(url, first.json(), format="json", HTTP_IF_MATCH=first["ETag"])
+    assert stale.status_code == 412
+    assert stale.json()["title"] == "Precondition Failed"
+    assert api.get(url).json() == after_first_change
+
+
+def test_cursor_pages_stay_stable_while_records_are_added(api):
+    PatientFactory.create_batch(6)
+    seen = []
+    page = api.get("/api/v1/patients/", {"page_size": 2, "ordering": "id"}).json()
+    while True:
+        seen += [p["id"] for p in page["results"]]
+        PatientFactory(family_name="Aaron")  # sorts first by name, last by id
+        if not page["next"]:
+            break
+        page = api.get(page["next"]).json()
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen))
+    assert len(seen) >= 6
