@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin
@@ -15,7 +16,41 @@ from patients import services
 from patients.models import Condition, OutcomeScore, Patient
 from treatments.models import FollowUp, TreatmentCourse
 
-RECENT_SESSIONS = 10
+RECENT_ROWS = 10
+
+
+def linked_table(
+    headers: tuple[str, ...],
+    rows: Iterable[tuple[Any, ...]],
+    list_url: str,
+    patient: Patient,
+    list_label: str,
+) -> SafeString:
+    """A small table whose rows are (link, when, *cells), with a link to the patient's full list."""
+    head = format_html_join("", "<th>{}</th>", ((header,) for header in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        (
+            (
+                format_html(
+                    '<td><a href="{}">{}</a></td>{}',
+                    link,
+                    f"{timezone.localtime(when):%d %b %Y %H:%M}",
+                    format_html_join("", "<td>{}</td>", ((cell,) for cell in cells)),
+                ),
+            )
+            for link, when, *cells in rows
+        ),
+    )
+    return format_html(
+        '<table><tr>{}</tr>{}</table><a href="{}?patient__id__exact={}">{}</a>',
+        head,
+        body,
+        list_url,
+        patient.pk,
+        list_label,
+    )
 
 
 class ArchivedFilter(admin.SimpleListFilter):
@@ -111,29 +146,23 @@ class PatientAdmin(ClinicalModelAdmin):
         sessions = (
             patient.sessions.select_related("clinician")
             .prefetch_related("injectates")
-            .order_by("-performed_at")[:RECENT_SESSIONS]
+            .order_by("-performed_at")[:RECENT_ROWS]
         )
-        rows = format_html_join(
-            "",
-            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+        return linked_table(
+            ("When", "Status", "Injectates", "Clinician"),
             (
                 (
                     reverse("admin:treatments_injectionsession_change", args=[s.pk]),
-                    f"{timezone.localtime(s.performed_at):%d %b %Y %H:%M}",
+                    s.performed_at,
                     s.get_status_display(),
                     ", ".join(i.get_kind_display() for i in s.injectates.all()) or "-",
                     s.clinician.get_full_name() or s.clinician.get_username(),
                 )
                 for s in sessions
             ),
-        )
-        all_url = reverse("admin:treatments_injectionsession_changelist")
-        return format_html(
-            "<table><tr><th>When</th><th>Status</th><th>Injectates</th><th>Clinician</th></tr>"
-            '{}</table><a href="{}?patient__id__exact={}">All sessions</a>',
-            rows,
-            all_url,
-            patient.pk,
+            reverse("admin:treatments_injectionsession_changelist"),
+            patient,
+            "All sessions",
         )
 
     @admin.display(description="Upcoming follow-ups")
@@ -143,28 +172,23 @@ class PatientAdmin(ClinicalModelAdmin):
         follow_ups = (
             FollowUp.objects.filter(patient=patient, starts_at__gte=timezone.now())
             .select_related("clinician")
-            .order_by("starts_at")[:RECENT_SESSIONS]
+            .order_by("starts_at")[:RECENT_ROWS]
         )
-        rows = format_html_join(
-            "",
-            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+        return linked_table(
+            ("When", "Kind", "Status", "Clinician"),
             (
                 (
                     reverse("admin:treatments_followup_change", args=[f.pk]),
-                    f"{timezone.localtime(f.starts_at):%d %b %Y %H:%M}",
+                    f.starts_at,
                     f.get_kind_display(),
                     f.get_status_display(),
                     f.clinician.get_full_name() or f.clinician.get_username(),
                 )
                 for f in follow_ups
             ),
-        )
-        return format_html(
-            "<table><tr><th>When</th><th>Kind</th><th>Status</th><th>Clinician</th></tr>"
-            '{}</table><a href="{}?patient__id__exact={}">All follow-ups</a>',
-            rows,
             reverse("admin:treatments_followup_changelist"),
-            patient.pk,
+            patient,
+            "All follow-ups",
         )
 
     @admin.action(description="Archive selected patients")
