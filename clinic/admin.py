@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import HttpRequest
+
+from clinic.errors import RecordLocked
 
 admin.site.site_header = "Regenerative clinic records"
 admin.site.site_title = "Clinic records"
@@ -40,6 +42,8 @@ class ClinicalModelAdmin(NoDeleteMixin, admin.ModelAdmin):
                 service(obj)
             except ValidationError as error:
                 self.message_user(request, f"{obj}: {' '.join(error.messages)}", messages.ERROR)
+            except (RecordLocked, PermissionDenied) as error:
+                self.message_user(request, f"{obj}: {error}", messages.ERROR)
             else:
                 count += 1
         if count:

@@ -52,6 +52,10 @@ TRIGGER_RULES = {
         "Choose an injectate of this session.",
     ),
     "treatments_sideeffect_site_same_session": ("site", "Choose a site of this session."),
+    "treatments_session_signed_is_final": (
+        "non_field_errors",
+        "The session is signed and cannot change; add an addendum instead.",
+    ),
 }
 
 

@@ -269,6 +269,13 @@ class Chunk:
             self.scores,
         ):
             copy_rows(rows)
+        # Signed last: the parts of a signed session can no longer be added.
+        InjectionSession.objects.filter(
+            pk__in=[s.pk for s in self.sessions if s.status == SessionStatus.COMPLETED]
+        ).update(
+            signed_by=models.F("clinician"),
+            signed_at=models.F("performed_at") + datetime.timedelta(minutes=40),
+        )
 
 
 def copy_rows(rows: list[Any]) -> None:
@@ -289,7 +296,8 @@ def copy_rows(rows: list[Any]) -> None:
         )
         for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
             row.pk = pk
-            row.created_at = row.updated_at = now
+            row.created_at = row.created_at or now  # a demo row may carry its own history
+            row.updated_at = now
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         with cursor.copy(f"COPY {meta.db_table} ({columns}) FROM STDIN") as copy:
             for row in rows:
@@ -490,8 +498,6 @@ class DemoClinic:
             )
             if completed
             else "",
-            signed_by=clinician if completed else None,
-            signed_at=when + datetime.timedelta(minutes=40) if completed else None,
         )
 
     def follow_up(
@@ -643,7 +649,13 @@ class DemoClinic:
         outcome = SideEffectOutcome.RESOLVED
         if resolved > self.today:
             resolved, outcome = None, SideEffectOutcome.RECOVERING
+        reported = (
+            session.performed_at + datetime.timedelta(minutes=30)
+            if onset == session.performed_at.date()
+            else timezone.make_aware(datetime.datetime.combine(onset, datetime.time(12)))
+        )
         return SideEffect(
+            created_at=min(reported, self.now),
             session=session,
             site=site,
             kind=kind,

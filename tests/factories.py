@@ -13,6 +13,7 @@ from clinic.roles import CLINICIAN
 from patients.models import Condition, Instrument, OutcomeScore, Patient, TimePoint
 from treatments.models import (
     Activation,
+    Addendum,
     Anaesthetic,
     Anticoagulant,
     ExosomeSource,
@@ -106,6 +107,12 @@ class SessionFactory(factory.django.DjangoModelFactory):
     status = SessionStatus.COMPLETED
     consent_obtained = True
     pre_pain_score = 6
+
+    class Params:
+        signed = factory.Trait(
+            signed_by=factory.SelfAttribute("clinician"),
+            signed_at=factory.LazyFunction(timezone.now),
+        )
 
 
 class InjectateFactory(factory.django.DjangoModelFactory):
@@ -202,3 +209,12 @@ class OutcomeScoreFactory(factory.django.DjangoModelFactory):
     score = Decimal("6.0")
     time_point = TimePoint.BASELINE
     measured_on = factory.LazyFunction(lambda: TODAY() - datetime.timedelta(days=30))
+
+
+class AddendumFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Addendum
+
+    session = factory.SubFactory(SessionFactory, signed=True)
+    author = factory.SelfAttribute("session.clinician")
+    text = "Volume at site 2 was 3 mL, not 4 mL."

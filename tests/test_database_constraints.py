@@ -18,6 +18,7 @@ from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
 from tests.factories import (
+    AddendumFactory,
     ConditionFactory,
     CourseFactory,
     FollowUpFactory,
@@ -28,6 +29,7 @@ from tests.factories import (
     SideEffectFactory,
     SiteFactory,
 )
+from treatments.models import Injectate, InjectionSession, InjectionSite, SideEffect
 
 pytestmark = pytest.mark.django_db
 
@@ -269,6 +271,13 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], Updates]] = [
     ("treatments_sideeffect_reported_by_valid", SideEffectFactory, {}, {"reported_by": "dog"}),
     ("treatments_sideeffect_onset_not_before_session", SideEffectFactory, {}, before_session),
     ("treatments_sideeffect_site_same_session", SideEffectFactory, {}, another_sessions_site),
+    # Signed sessions and addenda
+    (
+        "treatments_session_signed_is_final",
+        SessionFactory,
+        {"signed": True},
+        {"notes": "changed after signing"},
+    ),
     # Follow-up
     (
         "treatments_followup_ends_after_start",
@@ -299,6 +308,17 @@ def test_database_rejects_invalid_row(constraint, factory, traits, updates):
     assert refused.value.__cause__.diag.constraint_name == constraint
 
 
+# Rules checked when a row is first written (the row can never be updated afterwards).
+INSERT_CASES = [("treatments_addendum_text_present", AddendumFactory, {"text": ""})]
+
+
+@pytest.mark.parametrize(("constraint", "factory", "values"), INSERT_CASES)
+def test_database_rejects_invalid_new_row(constraint, factory, values):
+    with pytest.raises(IntegrityError) as refused, transaction.atomic():
+        factory(**values)
+    assert refused.value.__cause__.diag.constraint_name == constraint
+
+
 def test_expired_batch_is_refused_on_insert():
     session = SessionFactory()
     with pytest.raises(IntegrityError) as refused:
@@ -320,7 +340,7 @@ def test_every_database_rule_has_a_case():
         for model in apps.get_app_config(app).get_models():
             for trigger in getattr(model._meta, "triggers", []):
                 names |= set(re.findall(r"CONSTRAINT = '(\w+)'", str(trigger.func or "")))
-    assert names == {case[0] for case in CASES}
+    assert names == {case[0] for case in CASES} | {case[0] for case in INSERT_CASES}
 
 
 @pytest.mark.parametrize(
@@ -351,3 +371,49 @@ def test_mrn_is_generated_and_never_reused():
     assert re.fullmatch(r"MRN\d{8}", first.mrn)
     numbers = [int(p.mrn[3:]) for p in (first, rolled_back, second)]
     assert numbers[0] < numbers[1] < numbers[2]
+
+
+def signed_session_with_parts():
+    site = SiteFactory(line=1)
+    SiteFactory(session=site.session, injectate=site.injectate, line=2)
+    effect = SideEffectFactory(session=site.session, site=site)
+    session = site.session
+    InjectionSession.objects.filter(pk=session.pk).update(
+        signed_by=session.clinician, signed_at=timezone.now()
+    )
+    return session, site, effect
+
+
+def refused_as_signed(write):
+    with pytest.raises(IntegrityError) as refused, transaction.atomic():
+        write()
+    assert refused.value.__cause__.diag.constraint_name == "treatments_session_signed_is_final"
+
+
+def test_parts_of_a_signed_session_cannot_change_or_go():
+    session, site, effect = signed_session_with_parts()
+    injectate = site.injectate
+    refused_as_signed(lambda: Injectate.objects.filter(pk=injectate.pk).update(volume_ml=9))
+    refused_as_signed(lambda: InjectionSite.objects.filter(pk=site.pk).update(volume_ml=1))
+    refused_as_signed(lambda: InjectionSite.objects.filter(session=session, line=2).delete())
+    refused_as_signed(lambda: InjectateFactory(session=session, line=9))
+    refused_as_signed(lambda: SideEffect.objects.filter(pk=effect.pk).update(grade=2))
+    refused_as_signed(lambda: InjectionSession.objects.filter(pk=session.pk).update(signed_at=None))
+
+
+def test_a_side_effect_found_after_signing_is_still_recorded_and_kept_up_to_date():
+    session, _, _ = signed_session_with_parts()
+    later = SideEffectFactory(session=session, kind="swelling")
+    SideEffect.objects.filter(pk=later.pk).update(
+        outcome="resolved", resolved_date=later.onset_date
+    )
+    later.refresh_from_db()
+    assert later.outcome == "resolved"
+
+
+def test_addenda_are_final():
+    addendum = AddendumFactory()
+    with pytest.raises(ProgrammingError, match="Cannot"), transaction.atomic():
+        type(addendum).objects.filter(pk=addendum.pk).update(text="rewritten")
+    with pytest.raises(ProgrammingError, match="Cannot"), transaction.atomic():
+        type(addendum).objects.filter(pk=addendum.pk).delete()

@@ -13,12 +13,14 @@ from clinic.roles import CLINICIAN
 from treatments import services
 from treatments.forms import (
     NumberedFormSet,
+    RegisteredFormSet,
     SideEffectForm,
     SideEffectFormSet,
     SiteForm,
     SiteFormSet,
 )
 from treatments.models import (
+    Addendum,
     FollowUp,
     Injectate,
     InjectionSession,
@@ -85,13 +87,21 @@ class ClinicianFilter(admin.SimpleListFilter):
         return queryset.filter(clinician_id=value) if value and value.isdigit() else queryset
 
 
+def is_signed(obj: Any) -> bool:
+    return obj is not None and getattr(obj, "is_signed", False)
+
+
 class SessionChildInline(admin.options.InlineModelAdmin):
-    """Injectates and sites can be removed while the session is unsigned (a draft)."""
+    """Injectates and sites: editable, and removable, until the session is signed."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not is_signed(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not is_signed(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and getattr(obj, "is_signed", False):
-            return False
-        return super().has_delete_permission(request, obj)
+        return not is_signed(obj) and super().has_delete_permission(request, obj)
 
 
 class InjectateInline(SessionChildInline, admin.StackedInline):
@@ -154,10 +164,16 @@ class SiteInline(SessionChildInline, admin.TabularInline):
 
 
 class SideEffectInline(NoDeleteMixin, admin.StackedInline):
+    """Side effects reported at the visit are frozen by signing; later ones are still added."""
+
     model = SideEffect
     form = SideEffectForm
     formset = SideEffectFormSet
     extra = 0
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not is_signed(obj) and super().has_change_permission(request, obj)
+
     fields = [
         ("kind", "grade", "serious"),
         ("onset_date", "resolved_date", "outcome"),
@@ -165,6 +181,24 @@ class SideEffectInline(NoDeleteMixin, admin.StackedInline):
         "description",
         "action_taken",
     ]
+
+
+class AddendumInline(NoDeleteMixin, admin.TabularInline):
+    """Corrections to a signed session: added, never changed."""
+
+    model = Addendum
+    extra = 1
+    fields = ["text", "author", "created_at"]
+    readonly_fields = ["author", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_signed(obj) and request.user.has_perm("treatments.add_injectionsession")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("treatments.view_injectionsession")
 
 
 @admin.register(InjectionSession)
@@ -191,14 +225,29 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
         ),
         ("Cancellation and signature", {"fields": ["cancel_reason", "signed_by", "signed_at"]}),
     ]
-    inlines = [InjectateInline, SiteInline, SideEffectInline]
-    actions = ["cancel"]
+    inlines = [InjectateInline, SiteInline, SideEffectInline, AddendumInline]
+    actions = ["cancel", "sign"]
 
     class Media:
         js = ["treatments/session_lines.js"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InjectionSession]:
         return super().get_queryset(request).prefetch_related("injectates")
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[Any]]:
+        if is_signed(obj):
+            return self.inlines
+        return [inline for inline in self.inlines if inline is not AddendumInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if is_signed(obj):  # the signed record is final: shown, not editable
+            return [field for _, options in self.fieldsets for field in options["fields"]]
+        return list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change and InjectionSession.objects.filter(pk=obj.pk, signed_at__isnull=False).exists():
+            return  # nothing of a signed session is saved; only its addenda below
+        super().save_model(request, obj, form, change)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = {"performed_at": timezone.now(), "clinician": request.user.pk}
@@ -209,6 +258,8 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
         self, request: HttpRequest, obj: Any, inline: Any, prefix: str
     ) -> dict[str, Any]:
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if not issubclass(inline.formset, RegisteredFormSet):
+            return kwargs
         # One registry per request lets a site find the injectates posted beside it.
         if not hasattr(request, "session_formsets"):
             request.session_formsets = {}  # type: ignore[attr-defined]
@@ -216,6 +267,18 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
         return kwargs
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is Addendum:
+            formset.new_objects = [
+                services.addendum_add(
+                    session=form.instance,
+                    author=request.user,
+                    text=addendum_form.cleaned_data["text"],
+                )
+                for addendum_form in formset.forms
+                if addendum_form.has_changed() and addendum_form.instance.pk is None
+            ]
+            formset.changed_objects, formset.deleted_objects = [], []
+            return
         if formset.model is SideEffect:
             for side_effect_form in formset.forms:
                 if side_effect_form.instance.pk is None:
@@ -229,6 +292,15 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
     @admin.display(boolean=True, ordering="signed_at")
     def signed(self, session: InjectionSession) -> bool:
         return session.is_signed
+
+    @admin.action(description="Sign selected completed sessions (your own)")
+    def sign(self, request: HttpRequest, queryset: QuerySet[InjectionSession]) -> None:
+        self.run_service(
+            request,
+            queryset,
+            lambda s: services.session_sign(session=s, clinician=request.user),
+            "Signed",
+        )
 
     @admin.action(description="Cancel selected planned sessions")
     def cancel(self, request: HttpRequest, queryset: QuerySet[InjectionSession]) -> None:
@@ -265,6 +337,11 @@ class SideEffectAdmin(ClinicalModelAdmin):
         if not change:
             obj.recorded_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
+
+    def has_change_permission(self, request: HttpRequest, obj: SideEffect | None = None) -> bool:
+        if obj is not None and services.side_effect_is_final(obj):
+            return False
+        return super().has_change_permission(request, obj)
 
 
 @admin.register(FollowUp)

@@ -13,6 +13,7 @@ from treatments.filters import CourseFilter, FollowUpFilter, SessionFilter, Side
 from treatments.models import FollowUp, InjectionSession, SideEffect, TreatmentCourse
 from treatments.selectors import sessions_with_parts
 from treatments.serializers import (
+    AddendumSerializer,
     CancelSerializer,
     CourseSerializer,
     FollowUpSerializer,
@@ -40,6 +41,28 @@ class SessionViewSet(RecordViewSet):
     def get_queryset(self) -> QuerySet[InjectionSession]:
         return sessions_with_parts(InjectionSession.objects.all())
 
+    def check_writable(self, instance: InjectionSession) -> None:
+        services.ensure_session_editable(instance)
+
+    @extend_schema(request=None, responses=SessionSerializer)
+    @action(detail=True, methods=["post"])
+    def sign(self, request: Request, pk: str | None = None) -> Response:
+        """Sign a completed session (its own clinician). A signed session never changes:
+        corrections are addenda."""
+        services.session_sign(session=self.get_object(), clinician=request.user)
+        return self.respond_with(self.get_object())
+
+    @extend_schema(request=AddendumSerializer, responses={201: AddendumSerializer})
+    @action(detail=True, methods=["post"])
+    def addenda(self, request: Request, pk: str | None = None) -> Response:
+        """Add a correction or later note to a signed session."""
+        body = AddendumSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        addendum = services.addendum_add(
+            session=self.get_object(), author=request.user, text=body.validated_data["text"]
+        )
+        return Response(AddendumSerializer(addendum).data, status=201)
+
     @extend_schema(request=CancelSerializer, responses=SessionSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
@@ -59,6 +82,9 @@ class SideEffectViewSet(RecordViewSet):
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         self.created = serializer.save(recorded_by=self.request.user)
+
+    def check_writable(self, instance: SideEffect) -> None:
+        services.ensure_side_effect_editable(instance)
 
 
 class FollowUpViewSet(RecordViewSet):

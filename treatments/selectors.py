@@ -34,5 +34,7 @@ def sessions_given(
 def sessions_with_parts(queryset: QuerySet[InjectionSession]) -> QuerySet[InjectionSession]:
     """Sessions with their injectates and sites, in a fixed number of queries."""
     return queryset.select_related("clinician").prefetch_related(
-        "injectates", Prefetch("sites", InjectionSite.objects.select_related("injectate"))
+        "injectates",
+        Prefetch("sites", InjectionSite.objects.select_related("injectate")),
+        "addenda",
     )

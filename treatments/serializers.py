@@ -11,6 +11,7 @@ from clinic.api.base import ModelCleanSerializer, StrictFieldsMixin
 from patients.serializers import RECORD_READ_ONLY
 from treatments import services
 from treatments.models import (
+    Addendum,
     FollowUp,
     Injectate,
     InjectionSession,
@@ -73,6 +74,13 @@ class SiteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return values
 
 
+class AddendumSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    class Meta:
+        model = Addendum
+        fields = ["id", "text", "author", "created_at"]
+        read_only_fields = ["id", "author", "created_at"]
+
+
 SESSION_FIELDS = [
     "patient",
     "course",
@@ -97,6 +105,7 @@ class SessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     )
     injectates = InjectateSerializer(many=True, required=False)
     sites = SiteSerializer(many=True, required=False)
+    addenda = AddendumSerializer(many=True, read_only=True)
 
     class Meta:
         model = InjectionSession
@@ -107,6 +116,7 @@ class SessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "signed_at",
             "injectates",
             "sites",
+            "addenda",
             "created_at",
             "updated_at",
         ]

@@ -2,16 +2,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from clinic.errors import RecordLocked
 from treatments.models import (
+    Addendum,
     FollowUp,
     FollowUpStatus,
     Injectate,
     InjectionSession,
     InjectionSite,
     SessionStatus,
+    SideEffect,
 )
 
 CANCELLABLE_FOLLOW_UP = (
@@ -81,6 +86,7 @@ def session_update(
     """
     with transaction.atomic():
         session = InjectionSession.objects.select_for_update().get(pk=session.pk)
+        ensure_session_editable(session)
         for name, value in fields.items():
             setattr(session, name, value)
         session.full_clean(validate_constraints=False)
@@ -144,3 +150,50 @@ def _upsert_by_line(
                         {"sites": f"Site {line} has a side effect recorded; it stays."}
                     )
                 row.delete()
+
+
+def side_effect_is_final(side_effect: SideEffect) -> bool:
+    """Reported before its session was signed: part of the signed record."""
+    signed_at = side_effect.session.signed_at
+    return signed_at is not None and side_effect.created_at <= signed_at
+
+
+def session_sign(*, session: InjectionSession, clinician: AbstractBaseUser) -> InjectionSession:
+    """The session's clinician signs the completed session; from then on it never changes."""
+    with transaction.atomic():
+        session = InjectionSession.objects.select_for_update().get(pk=session.pk)
+        if session.is_signed:
+            raise RecordLocked("The session is already signed.")
+        if session.clinician_id != clinician.pk:
+            raise PermissionDenied("Only the session's clinician can sign it.")
+        if session.status != SessionStatus.COMPLETED:
+            raise ValidationError({"status": "Only a completed session can be signed."})
+        session.signed_by = clinician
+        session.signed_at = timezone.now()
+        session.save(update_fields=["signed_by", "signed_at", "updated_at"])
+    return session
+
+
+def addendum_add(*, session: InjectionSession, author: AbstractBaseUser, text: str) -> Addendum:
+    """Add a correction or later note to a signed session."""
+    with transaction.atomic():
+        session = InjectionSession.objects.select_for_update().get(pk=session.pk)
+        if not session.is_signed:
+            raise ValidationError({"text": "The session is not signed; change it directly."})
+        addendum = Addendum(session=session, author=author, text=text.strip())
+        addendum.full_clean()
+        addendum.save()
+    return addendum
+
+
+def ensure_session_editable(session: InjectionSession) -> None:
+    if session.is_signed:
+        raise RecordLocked("The session is signed and cannot change; add an addendum instead.")
+
+
+def ensure_side_effect_editable(side_effect: SideEffect) -> None:
+    if side_effect_is_final(side_effect):
+        raise RecordLocked(
+            "This side effect was reported at a signed session and cannot change; "
+            "add an addendum to the session or record a new side effect."
+        )

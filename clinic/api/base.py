@@ -87,10 +87,14 @@ class ETagMixin:
             instance = self.get_object()  # type: ignore[attr-defined]
             locked = type(instance).objects.select_for_update().get(pk=instance.pk)
             self.check_if_match(request, locked)
+            self.check_writable(locked)
             response = super().update(request, *args, **kwargs)  # type: ignore[misc]
         instance.refresh_from_db()
         response["ETag"] = etag_of(instance)
         return response
+
+    def check_writable(self, instance: models.Model) -> None:
+        """Refuse (raise) when the record is final; by default every record may change."""
 
     @staticmethod
     def check_if_match(request: Request, instance: models.Model) -> None:

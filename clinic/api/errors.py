@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from clinic.db import database_rules
+from clinic.errors import RecordLocked
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +96,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, IntegrityError):
         exc = integrity_error(exc)
+    elif isinstance(exc, RecordLocked):
+        exc = Conflict(str(exc))
     response = exception_handler(exc, context)
     if response is None:
         return None

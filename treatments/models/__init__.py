@@ -4,6 +4,7 @@ from treatments.models.courses import CourseStatus, TreatmentCourse, TreatmentKi
 from treatments.models.follow_ups import FollowUp, FollowUpKind, FollowUpStatus
 from treatments.models.sessions import (
     Activation,
+    Addendum,
     Anaesthetic,
     Anticoagulant,
     ExosomeSource,
@@ -27,6 +28,7 @@ from treatments.models.side_effects import (
 
 __all__ = [
     "Activation",
+    "Addendum",
     "Anaesthetic",
     "Anticoagulant",
     "CourseStatus",

@@ -36,6 +36,30 @@ def check_violation(constraint: str, message: str) -> str:
     )
 
 
+SIGNED_RULE = "treatments_session_signed_is_final"
+
+
+def signed_parts_are_final(table: str) -> pgtrigger.Trigger:
+    """Injectates and sites of a signed session can be neither added, changed nor removed."""
+    return pgtrigger.Trigger(
+        name=f"{table}_of_signed_session_final",
+        operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+        when=pgtrigger.Before,
+        func=f"""
+        IF EXISTS (
+            SELECT 1 FROM treatments_injectionsession s
+            WHERE s.signed_at IS NOT NULL AND s.id IN (
+                CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.session_id END,
+                CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.session_id END
+            )
+        ) THEN
+            {check_violation(SIGNED_RULE, "the session is signed; add an addendum instead")}
+        END IF;
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+        """,
+    )
+
+
 class SessionStatus(models.TextChoices):
     PLANNED = "planned", "Planned"
     COMPLETED = "completed", "Completed"
@@ -136,6 +160,16 @@ class InjectionSession(TimeStamped):
         triggers = [
             pgtrigger.Protect(name="session_no_delete", operation=pgtrigger.Delete),
             pgtrigger.Trigger(
+                name="signed_session_is_final",
+                operation=pgtrigger.Update,
+                when=pgtrigger.Before,
+                condition=pgtrigger.Q(old__signed_at__isnull=False),
+                func=f"""
+                {check_violation(SIGNED_RULE, "the session is signed; add an addendum instead")}
+                RETURN NULL;
+                """,
+            ),
+            pgtrigger.Trigger(
                 name="session_date_keeps_records_valid",
                 operation=pgtrigger.Update,
                 when=pgtrigger.After,
@@ -209,6 +243,34 @@ class InjectionSession(TimeStamped):
                 )
         if errors:
             raise ValidationError(errors)
+
+
+class Addendum(models.Model):
+    """A correction or later note on a signed session: the signed record itself never changes."""
+
+    session = models.ForeignKey(InjectionSession, on_delete=models.PROTECT, related_name="addenda")
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "addenda"
+        ordering = ["session_id", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(text=""),
+                name="treatments_addendum_text_present",
+                violation_error_message="An addendum needs its text.",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="addendum_is_final", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Addendum of {self.created_at:%d %b %Y %H:%M}" if self.created_at else "Addendum"
 
 
 class InjectateKind(models.TextChoices):
@@ -503,6 +565,7 @@ class Injectate(TimeStamped):
             models.Index(fields=["kind", "session"], name="treatments_injectate_kind_idx"),
         ]
         triggers = [
+            signed_parts_are_final("injectate"),
             pgtrigger.Trigger(
                 name="injectate_expiry_not_before_session",
                 operation=pgtrigger.Insert | pgtrigger.Update,
@@ -681,6 +744,7 @@ class InjectionSite(TimeStamped):
             models.Index(fields=["injectate"], name="treatments_site_injectate_idx"),
         ]
         triggers = [
+            signed_parts_are_final("site"),
             pgtrigger.Trigger(
                 name="site_injectate_same_session",
                 operation=pgtrigger.Insert | pgtrigger.Update,

@@ -11,6 +11,7 @@ from clinic.db import choices_constraint, days_from_today
 from clinic.models import TimeStamped
 from treatments.models.sessions import (
     SESSION_EARLIEST_DAY_SQL,
+    SIGNED_RULE,
     InjectionSession,
     InjectionSite,
     check_violation,
@@ -158,6 +159,22 @@ class SideEffect(TimeStamped):
         ]
         triggers = [
             pgtrigger.Protect(name="side_effect_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.Trigger(
+                # Side effects reported at the visit are part of the signed record; ones found
+                # later are added, and stay editable, as their own records.
+                name="side_effect_signed_at_visit_final",
+                operation=pgtrigger.Update,
+                when=pgtrigger.Before,
+                func=f"""
+                IF EXISTS (
+                    SELECT 1 FROM treatments_injectionsession s
+                    WHERE s.id = OLD.session_id AND OLD.created_at <= s.signed_at
+                ) THEN
+                    {check_violation(SIGNED_RULE, "the side effect is part of a signed session")}
+                END IF;
+                RETURN NEW;
+                """,
+            ),
             pgtrigger.Trigger(
                 name="side_effect_onset_not_before_session",
                 operation=pgtrigger.Insert | pgtrigger.Update,
