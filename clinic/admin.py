@@ -1,4 +1,5 @@
-"""Admin pieces shared by the apps: clinical records are never deleted from the admin."""
+"""Admin pieces shared by the apps: the role matrix decides who sees and changes what, and
+clinical records are never deleted from the admin."""
 
 from __future__ import annotations
 
@@ -11,10 +12,60 @@ from django.db.models import Model
 from django.http import HttpRequest
 
 from clinic.errors import RecordLocked
+from clinic.permissions import ADD, CHANGE, VIEW, allowed, grants, readable_fields
 
 admin.site.site_header = "Regenerative clinic records"
 admin.site.site_title = "Clinic records"
 admin.site.index_title = "Patients, sessions and follow-ups"
+
+
+class RoleMixin:
+    """Permissions and visible fields from clinic.permissions, for model admins and inlines.
+
+    ``needs`` names, for a column, filter or read-only display that reveals another model's
+    data, the model whose view permission it needs.
+    """
+
+    model: type[Model]
+    needs: dict[str, str] = {}
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return allowed(request.user, self.model, VIEW)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return allowed(request.user, self.model, ADD)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return allowed(request.user, self.model, CHANGE)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # clinical records are archived or cancelled, never deleted
+
+    def visible(self, request: HttpRequest, name: Any) -> bool:
+        if not isinstance(name, str):
+            return True  # a filter class: checked through `needs` by its parameter name
+        if name in self.needs:
+            from django.apps import apps
+
+            return allowed(request.user, apps.get_model(self.needs[name]), VIEW)
+        readable = readable_fields(request.user, self.model)
+        model_fields = {f.name for f in self.model._meta.get_fields()}
+        return readable is None or name not in model_fields or name in readable
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        fieldsets = []
+        for title, options in super().get_fieldsets(request, obj):  # type: ignore[misc]
+            lines = []
+            for line in options["fields"]:
+                if isinstance(line, list | tuple):
+                    kept = tuple(name for name in line if self.visible(request, name))
+                    if kept:
+                        lines.append(kept)
+                elif self.visible(request, line):
+                    lines.append(line)
+            if lines:
+                fieldsets.append((title, {**options, "fields": lines}))
+        return fieldsets
 
 
 class NoDeleteMixin:
@@ -24,9 +75,22 @@ class NoDeleteMixin:
         return False
 
 
-class ClinicalModelAdmin(NoDeleteMixin, admin.ModelAdmin):
+class ClinicalModelAdmin(RoleMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False  # an exact count of a large table is slow and rarely needed
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return grants(request.user, self.model) is not None
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        return [c for c in super().get_list_display(request) if self.visible(request, c)]
+
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        return [
+            f
+            for f in super().get_list_filter(request)
+            if self.visible(request, f if isinstance(f, str) else f.parameter_name)
+        ]
 
     def run_service(
         self,
@@ -48,3 +112,7 @@ class ClinicalModelAdmin(NoDeleteMixin, admin.ModelAdmin):
                 count += 1
         if count:
             self.message_user(request, f"{done}: {count}.", messages.SUCCESS)
+
+
+class ClinicalInline(RoleMixin):
+    """An inline whose model the role matrix governs."""

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from clinic.admin import ClinicalModelAdmin, NoDeleteMixin
+from clinic.admin import ClinicalInline, ClinicalModelAdmin
 from patients import services
 from patients.models import Condition, OutcomeScore, Patient
 from treatments.models import FollowUp, TreatmentCourse
@@ -68,13 +68,13 @@ class ArchivedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ConditionInline(NoDeleteMixin, admin.TabularInline):
+class ConditionInline(ClinicalInline, admin.TabularInline):
     model = Condition
     extra = 0
     fields = ["icd10_code", "label", "body_region", "laterality", "onset_date", "status"]
 
 
-class CourseInline(NoDeleteMixin, admin.TabularInline):
+class CourseInline(ClinicalInline, admin.TabularInline):
     model = TreatmentCourse
     extra = 0
     fields = [
@@ -122,18 +122,13 @@ class PatientAdmin(ClinicalModelAdmin):
     ]
     inlines = [ConditionInline, CourseInline]
     actions = ["archive", "restore"]
+    needs = {
+        "recent_sessions": "treatments.injectate",
+        "upcoming_follow_ups": "treatments.followup",
+    }
 
     def get_inlines(self, request: HttpRequest, obj: Patient | None) -> list[type[Any]]:
         return self.inlines if obj else []
-
-    def get_fieldsets(self, request: HttpRequest, obj: Patient | None = None) -> Any:
-        """Only staff who may read sessions see the patient's recent sessions."""
-        if request.user.has_perm("treatments.view_injectionsession"):
-            return self.fieldsets
-        return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "recent_sessions"]})
-            for name, options in self.fieldsets
-        ]
 
     @admin.display(boolean=True, ordering="archived_at")
     def archived(self, patient: Patient) -> bool:
@@ -191,13 +186,13 @@ class PatientAdmin(ClinicalModelAdmin):
             "All follow-ups",
         )
 
-    @admin.action(description="Archive selected patients")
+    @admin.action(description="Archive selected patients", permissions=["change"])
     def archive(self, request: HttpRequest, queryset: QuerySet[Patient]) -> None:
         self.run_service(
             request, queryset, lambda p: services.patient_archive(patient=p), "Archived"
         )
 
-    @admin.action(description="Restore selected patients from the archive")
+    @admin.action(description="Restore selected patients from the archive", permissions=["change"])
     def restore(self, request: HttpRequest, queryset: QuerySet[Patient]) -> None:
         self.run_service(
             request, queryset, lambda p: services.patient_restore(patient=p), "Restored"

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clinic.api.base import RecordViewSet
+from clinic.permissions import VIEW, allowed
 from patients import selectors, services
 from patients.filters import ConditionFilter, OutcomeScoreFilter, PatientFilter
 from patients.models import Condition, OutcomeScore, Patient
@@ -17,6 +18,8 @@ from treatments.serializers import FollowUpSerializer, SessionSerializer, SideEf
 
 
 class TimelineEventSerializer(serializers.Serializer):
+    """One event; of the four record fields, only the one named by ``kind`` is present."""
+
     kind = serializers.ChoiceField(choices=["session", "side_effect", "follow_up", "outcome"])
     at = serializers.DateTimeField(
         help_text="When it happened. Side effects (dated) sort at the end of their day, "
@@ -61,13 +64,26 @@ class PatientViewSet(RecordViewSet):
         return self.respond_with(services.patient_restore(patient=self.get_object()))
 
     @extend_schema(responses=TimelineSerializer)
-    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        pagination_class=None,
+        permission_action=VIEW,
+    )
     def timeline(self, request: Request, pk: str | None = None) -> Response:
         """Sessions (with injectates and sites), side effects, follow-ups and outcome scores,
         oldest first."""
         patient = self.get_object()
-        events = selectors.patient_timeline(patient=patient)
-        return Response(TimelineSerializer({"patient": patient, "events": events}).data)
+        events = [
+            event
+            for event in selectors.patient_timeline(patient=patient)
+            if allowed(request.user, type(event.record), VIEW)
+        ]
+        body = TimelineSerializer(
+            {"patient": patient, "events": events}, context=self.get_serializer_context()
+        )
+        return Response(body.data)
 
 
 class ConditionViewSet(RecordViewSet):

@@ -8,7 +8,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from clinic.admin import ClinicalModelAdmin, NoDeleteMixin
+from clinic.admin import ClinicalInline, ClinicalModelAdmin
+from clinic.permissions import CHANGE, allowed
 from clinic.roles import CLINICIAN
 from treatments import services
 from treatments.forms import (
@@ -91,7 +92,7 @@ def is_signed(obj: Any) -> bool:
     return obj is not None and getattr(obj, "is_signed", False)
 
 
-class SessionChildInline(admin.options.InlineModelAdmin):
+class SessionChildInline(ClinicalInline):
     """Injectates and sites: editable, and removable, until the session is signed."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -101,7 +102,7 @@ class SessionChildInline(admin.options.InlineModelAdmin):
         return not is_signed(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return not is_signed(obj) and super().has_delete_permission(request, obj)
+        return not is_signed(obj) and allowed(request.user, self.model, CHANGE)
 
 
 class InjectateInline(SessionChildInline, admin.StackedInline):
@@ -163,7 +164,7 @@ class SiteInline(SessionChildInline, admin.TabularInline):
     ]
 
 
-class SideEffectInline(NoDeleteMixin, admin.StackedInline):
+class SideEffectInline(ClinicalInline, admin.StackedInline):
     """Side effects reported at the visit are frozen by signing; later ones are still added."""
 
     model = SideEffect
@@ -183,7 +184,7 @@ class SideEffectInline(NoDeleteMixin, admin.StackedInline):
     ]
 
 
-class AddendumInline(NoDeleteMixin, admin.TabularInline):
+class AddendumInline(ClinicalInline, admin.TabularInline):
     """Corrections to a signed session: added, never changed."""
 
     model = Addendum
@@ -192,13 +193,10 @@ class AddendumInline(NoDeleteMixin, admin.TabularInline):
     readonly_fields = ["author", "created_at"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_signed(obj) and request.user.has_perm("treatments.add_injectionsession")
+        return is_signed(obj) and super().has_add_permission(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("treatments.view_injectionsession")
 
 
 @admin.register(InjectionSession)
@@ -227,6 +225,10 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
     ]
     inlines = [InjectateInline, SiteInline, SideEffectInline, AddendumInline]
     actions = ["cancel", "sign"]
+    needs = {
+        "treatment": "treatments.injectate",
+        "side_effect_grade": "treatments.sideeffect",
+    }
 
     class Media:
         js = ["treatments/session_lines.js"]
@@ -293,7 +295,7 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
     def signed(self, session: InjectionSession) -> bool:
         return session.is_signed
 
-    @admin.action(description="Sign selected completed sessions (your own)")
+    @admin.action(description="Sign selected completed sessions (your own)", permissions=["change"])
     def sign(self, request: HttpRequest, queryset: QuerySet[InjectionSession]) -> None:
         self.run_service(
             request,
@@ -302,7 +304,7 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
             "Signed",
         )
 
-    @admin.action(description="Cancel selected planned sessions")
+    @admin.action(description="Cancel selected planned sessions", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[InjectionSession]) -> None:
         self.run_service(
             request,
@@ -354,7 +356,7 @@ class FollowUpAdmin(ClinicalModelAdmin):
     list_select_related = ["patient", "clinician"]
     actions = ["cancel"]
 
-    @admin.action(description="Cancel selected follow-ups")
+    @admin.action(description="Cancel selected follow-ups", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
         self.run_service(
             request, queryset, lambda f: services.follow_up_cancel(follow_up=f), "Cancelled"

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from clinic.api.base import ModelCleanSerializer, StrictFieldsMixin
+from clinic.api.base import ModelCleanSerializer, RoleFieldsMixin, StrictFieldsMixin
 from patients.serializers import RECORD_READ_ONLY
 from treatments import services
 from treatments.models import (
@@ -41,7 +41,7 @@ class CourseSerializer(ModelCleanSerializer):
         read_only_fields = RECORD_READ_ONLY
 
 
-class InjectateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class InjectateSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSerializer):
     concentration_factor = serializers.DecimalField(
         max_digits=6, decimal_places=1, read_only=True, allow_null=True
     )
@@ -54,7 +54,7 @@ class InjectateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         validators: list[Any] = []  # numbers are checked against the whole payload
 
 
-class SiteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class SiteSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSerializer):
     injectate_line = serializers.IntegerField(
         source="injectate.line",
         min_value=1,
@@ -74,7 +74,7 @@ class SiteSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return values
 
 
-class AddendumSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class AddendumSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Addendum
         fields = ["id", "text", "author", "created_at"]
@@ -95,7 +95,7 @@ SESSION_FIELDS = [
 ]
 
 
-class SessionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class SessionSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSerializer):
     """A session with its injectates and sites; written together, all or nothing."""
 
     clinician = serializers.PrimaryKeyRelatedField(

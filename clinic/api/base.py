@@ -13,6 +13,27 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clinic.api.errors import PreconditionFailed, validation_error
+from clinic.permissions import CHANGE, VIEW, allowed, readable_fields
+
+
+class RoleFieldsMixin:
+    """Only the fields the requesting user's role may read (clinic.permissions); nested records
+    of a model the role may not see are left out whole."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()  # type: ignore[misc]
+        request = self.context.get("request")  # type: ignore[attr-defined]
+        if request is None:
+            return fields
+        readable = readable_fields(request.user, self.Meta.model)  # type: ignore[attr-defined]
+        for name, field in list(fields.items()):
+            nested = getattr(field, "child", field)
+            if (readable is not None and name not in readable) or (
+                isinstance(nested, serializers.ModelSerializer)
+                and not allowed(request.user, nested.Meta.model, VIEW)
+            ):
+                del fields[name]
+        return fields
 
 
 class StrictFieldsMixin:
@@ -29,7 +50,7 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
-class ModelCleanSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class ModelCleanSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSerializer):
     """Runs the model's own validation (``full_clean``: fields, ``clean()``, constraints), so an
     API client gets the same field errors as the admin, and saves in one transaction."""
 
@@ -115,6 +136,8 @@ class RecordViewSet(
     viewsets.GenericViewSet,
 ):
     """List, read, create and update; clinical records are never deleted through the API."""
+
+    permission_action = CHANGE  # what a custom action needs, unless it says otherwise
 
     def respond_with(self, instance: models.Model, status_code: int = 200) -> Response:
         response = Response(self.get_serializer(instance).data, status=status_code)

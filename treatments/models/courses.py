@@ -88,7 +88,9 @@ class TreatmentCourse(TimeStamped):
         triggers = [pgtrigger.Protect(name="course_no_delete", operation=pgtrigger.Delete)]
 
     def __str__(self) -> str:
-        return f"{self.get_planned_treatment_display()} from {self.start_date:%d %b %Y}"
+        # No treatment or diagnosis here: the name shows wherever a course is linked, also to
+        # staff who may not read clinical detail.
+        return f"Course from {self.start_date:%d %b %Y}" if self.start_date else "New course"
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

@@ -1,0 +1,111 @@
+"""Who may do what: one matrix of role x model x action, with the fields each role may read.
+
+The API (permission class, serializers) and the admin (ModelAdmin permissions and fields) both
+read it. Superusers may do everything; a user in no group may do nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+
+from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
+
+VIEW, ADD, CHANGE = "view", "add", "change"
+EDIT = frozenset({VIEW, ADD, CHANGE})
+READ = frozenset({VIEW})
+RECORD_FIELDS = frozenset({"id", "created_at", "updated_at"})
+
+
+@dataclass(frozen=True)
+class Grant:
+    actions: frozenset[str]
+    fields: frozenset[str] | None = None  # readable fields; None: all of them
+
+    def can_read(self, field: str) -> bool:
+        return self.fields is None or field in self.fields
+
+
+CLINICAL_MODELS = (
+    "patients.patient",
+    "patients.condition",
+    "patients.outcomescore",
+    "treatments.treatmentcourse",
+    "treatments.injectionsession",
+    "treatments.injectate",
+    "treatments.injectionsite",
+    "treatments.sideeffect",
+    "treatments.followup",
+    "treatments.addendum",
+)
+
+MATRIX: dict[str, dict[str, Grant]] = {
+    CLINICIAN: {model: Grant(EDIT) for model in CLINICAL_MODELS},
+    FRONT_DESK: {
+        # Demographics, contact and reminder consent; no allergies or medication.
+        "patients.patient": Grant(
+            EDIT,
+            RECORD_FIELDS
+            | {"mrn", "given_name", "family_name", "birth_date", "sex", "phone", "email"}
+            | {"reminder_channel", "reminder_consent", "reminder_consent_on", "archived_at"},
+        ),
+        # Enough of a course to book its next visit; not what is injected.
+        "treatments.treatmentcourse": Grant(
+            READ,
+            RECORD_FIELDS
+            | {"patient", "start_date", "status", "ended_on"}
+            | {"planned_sessions", "planned_interval_weeks"},
+        ),
+        # The date and status of sessions only.
+        "treatments.injectionsession": Grant(
+            READ, RECORD_FIELDS | {"patient", "course", "clinician", "performed_at", "status"}
+        ),
+        "treatments.followup": Grant(EDIT),
+    },
+    # Reviews everything, edits no clinical content.
+    CLINIC_ADMIN: {model: Grant(READ) for model in CLINICAL_MODELS},
+}
+
+
+def label_of(model: type[models.Model] | models.Model) -> str:
+    return model._meta.label_lower
+
+
+def grants(user: Any, model: type[models.Model] | models.Model) -> Grant | None:
+    """What ``user`` may do with ``model``: the union of their roles' grants."""
+    if not (user and user.is_authenticated and user.is_active and user.is_staff):
+        return None
+    label = label_of(model)
+    if user.is_superuser:
+        return Grant(EDIT)
+    roles = _roles(user)
+    found = [MATRIX[role][label] for role in roles if label in MATRIX.get(role, {})]
+    if not found:
+        return None
+    actions = frozenset().union(*(grant.actions for grant in found))
+    if any(grant.fields is None for grant in found):
+        return Grant(actions)
+    return Grant(actions, frozenset().union(*(grant.fields for grant in found)))  # type: ignore[arg-type]
+
+
+def allowed(user: Any, model: type[models.Model] | models.Model, action: str) -> bool:
+    grant = grants(user, model)
+    return grant is not None and action in grant.actions
+
+
+def readable_fields(user: Any, model: type[models.Model] | models.Model) -> frozenset[str] | None:
+    """The fields ``user`` may read of ``model``; None for all, empty for none."""
+    grant = grants(user, model)
+    if grant is None:
+        return frozenset()
+    return grant.fields
+
+
+def _roles(user: Any) -> frozenset[str]:
+    cached = getattr(user, "_clinic_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._clinic_roles = cached
+    return cached
