@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import HttpRequest
 
+from clinic import audit
 from clinic.errors import RecordLocked
 from clinic.permissions import ADD, CHANGE, VIEW, allowed, grants, readable_fields
 
@@ -91,6 +92,32 @@ class ClinicalModelAdmin(RoleMixin, admin.ModelAdmin):
             for f in super().get_list_filter(request)
             if self.visible(request, f if isinstance(f, str) else f.parameter_name)
         ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            audit.access_record(
+                request=request,
+                action=f"admin.{self.model._meta.model_name}.list",
+                status=response.status_code,
+                records=changelist.result_list,
+            )
+        return response
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        record = getattr(response, "context_data", {}).get("original")
+        if request.method == "GET" and record is not None:
+            audit.access_record(
+                request=request,
+                action=f"admin.{self.model._meta.model_name}.view",
+                status=response.status_code,
+                records=[record],
+            )
+        return response
 
     def run_service(
         self,

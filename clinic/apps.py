@@ -1,8 +1,30 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class ClinicConfig(AppConfig):
     name = "clinic"
     verbose_name = "Clinic"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_login_failed
+
+        user_login_failed.connect(log_failed_login, dispatch_uid="clinic.log_failed_login")
+
+
+def log_failed_login(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
+    """Failed logins (admin and token endpoint) go to the access log."""
+    from clinic import audit
+
+    if request is not None:
+        audit.access_record(
+            request=request,
+            action="login.failed",
+            status=401,
+            username=str(credentials.get("username", "")),
+        )

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import pgtrigger
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 
@@ -9,3 +13,67 @@ class TimeStamped(models.Model):
 
     class Meta:
         abstract = True
+
+
+class AccessLogEntry(models.Model):
+    """A read of patient data, a failed login or a refusal: who, what, when, from where."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    username = models.CharField(max_length=150, blank=True)
+    ip = models.GenericIPAddressField("client IP", null=True, blank=True)
+    action = models.CharField(max_length=80)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField()
+    patient_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name_plural = "access log"
+        ordering = ["-at", "-id"]
+        indexes = [
+            GinIndex(fields=["patient_ids"], name="clinic_access_patients_idx"),
+            models.Index(fields=["user", "at"], name="clinic_access_user_idx"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="access_log_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action}"
+
+
+class AuditChainEntry(models.Model):
+    """One link of the hash chain over every audit and history row (see clinic.audit).
+
+    An entry covers the rows one statement inserted into one table: their keys and digests.
+    """
+
+    position = models.BigIntegerField(unique=True)
+    table_name = models.CharField(max_length=63)
+    row_keys = ArrayField(models.BigIntegerField())
+    row_digests = ArrayField(models.CharField(max_length=64))
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["position"]
+        indexes = [models.Index(fields=["table_name"], name="clinic_chain_table_idx")]
+        triggers = [
+            pgtrigger.Protect(
+                name="audit_chain_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.position} {self.table_name} ({len(self.row_keys)} rows)"

@@ -75,6 +75,7 @@ class PatientViewSet(RecordViewSet):
         """Sessions (with injectates and sites), side effects, follow-ups and outcome scores,
         oldest first."""
         patient = self.get_object()
+        self.read_records = [patient]
         events = [
             event
             for event in selectors.patient_timeline(patient=patient)

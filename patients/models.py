@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from clinic.choices import BodyRegion, Laterality
 from clinic.db import choices_constraint, days_from_today, years_before_today
+from clinic.history import track
 from clinic.models import TimeStamped
 
 E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
@@ -52,6 +53,7 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return self.filter(archived_at__isnull=True)
 
 
+@track()
 class Patient(TimeStamped):
     mrn = models.CharField(
         "MRN",
@@ -184,6 +186,7 @@ class ConditionStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+@track()
 class Condition(TimeStamped):
     """A diagnosis the clinic treats, coded in ICD-10."""
 
@@ -304,6 +307,7 @@ class TimePoint(models.TextChoices):
     OTHER = "date", "Other date"
 
 
+@track()
 class OutcomeScore(TimeStamped):
     """A patient-reported outcome measure, taken at a time point of a course."""
 

@@ -74,7 +74,7 @@ class SessionViewSet(RecordViewSet):
 
 
 class SideEffectViewSet(RecordViewSet):
-    queryset = SideEffect.objects.all()
+    queryset = SideEffect.objects.select_related("session")
     serializer_class = SideEffectSerializer
     filterset_class = SideEffectFilter
     ordering_fields = ["onset_date", "grade", "created_at", "id"]

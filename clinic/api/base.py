@@ -12,6 +12,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from clinic import audit
 from clinic.api.errors import PreconditionFailed, validation_error
 from clinic.permissions import CHANGE, VIEW, allowed, readable_fields
 
@@ -91,6 +92,7 @@ class ETagMixin:
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()  # type: ignore[attr-defined]
+        self.read_records = [instance]
         response = Response(self.get_serializer(instance).data)  # type: ignore[attr-defined]
         response["ETag"] = etag_of(instance)
         return response
@@ -138,6 +140,27 @@ class RecordViewSet(
     """List, read, create and update; clinical records are never deleted through the API."""
 
     permission_action = CHANGE  # what a custom action needs, unless it says otherwise
+    read_records: list[models.Model] | None = None
+
+    def paginate_queryset(self, queryset: Any) -> list[models.Model] | None:
+        page = super().paginate_queryset(queryset)
+        self.read_records = page
+        return page
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        """Every read of patient data is logged: who, when, from where, which patients."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "GET" and self.read_records is not None and response.status_code < 300:
+            model = self.get_queryset().model._meta.model_name
+            audit.access_record(
+                request=request,
+                action=f"api.{model}.{self.action}",
+                status=response.status_code,
+                records=self.read_records,
+            )
+        return response
 
     def respond_with(self, instance: models.Model, status_code: int = 200) -> Response:
         response = Response(self.get_serializer(instance).data, status=status_code)

@@ -21,6 +21,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from clinic import audit
 from clinic.db import database_rules
 from clinic.errors import RecordLocked
 
@@ -104,6 +105,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response = exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, exceptions.PermissionDenied | exceptions.NotAuthenticated):
+        request = context.get("request")
+        if request is not None:
+            audit.access_record(request=request, action="api.denied", status=response.status_code)
     if isinstance(exc, exceptions.ValidationError | Conflict) and isinstance(exc.detail, dict):
         errors = flatten(exc.detail)
         detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())

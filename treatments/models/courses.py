@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from clinic.db import choices_constraint
+from clinic.history import track
 from clinic.models import TimeStamped
 
 MAX_PLANNED_SESSIONS = 12
@@ -29,6 +30,7 @@ class CourseStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
+@track()
 class TreatmentCourse(TimeStamped):
     """A series of sessions for one condition, typically 3 to 6 sessions 2 to 8 weeks apart."""
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from clinic.db import choices_constraint
+from clinic.history import track
 from clinic.models import TimeStamped
 
 
@@ -26,6 +27,7 @@ class FollowUpStatus(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
 
 
+@track()
 class FollowUp(TimeStamped):
     """An appointment after a session or within a course."""
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from clinic.choices import BodyRegion, Laterality
 from clinic.db import choices_constraint
+from clinic.history import track
 from clinic.models import TimeStamped
 
 MAX_INJECTATE_ML = Decimal(60)
@@ -77,6 +78,7 @@ class InjectionSessionQuerySet(models.QuerySet["InjectionSession"]):
         return self.filter(status=SessionStatus.COMPLETED)
 
 
+@track()
 class InjectionSession(TimeStamped):
     """One visit at which injections are given: a procedure."""
 
@@ -245,6 +247,7 @@ class InjectionSession(TimeStamped):
             raise ValidationError(errors)
 
 
+@track()
 class Addendum(models.Model):
     """A correction or later note on a signed session: the signed record itself never changes."""
 
@@ -352,6 +355,7 @@ def _all_present(fields: tuple[str, ...]) -> models.Q:
     return functools.reduce(operator.and_, (~_empty(field) for field in fields))
 
 
+@track()
 class Injectate(TimeStamped):
     """What was prepared and injected in a session, with its batch for traceability.
 
@@ -664,6 +668,7 @@ class Tissue(models.TextChoices):
     OTHER = "other", "Other"
 
 
+@track()
 class InjectionSite(TimeStamped):
     """An exact place injected in a session, with the injectate it received."""
 

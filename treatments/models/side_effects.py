@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from clinic.db import choices_constraint, days_from_today
+from clinic.history import track
 from clinic.models import TimeStamped
 from treatments.models.sessions import (
     SESSION_EARLIEST_DAY_SQL,
@@ -69,6 +70,7 @@ class Reporter(models.TextChoices):
     OTHER = "other", "Other"
 
 
+@track()
 class SideEffect(TimeStamped):
     """An adverse event after a session."""
 
