@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from pghistory.middleware import HistoryMiddleware
@@ -36,3 +39,20 @@ class RequestContextMiddleware(HistoryMiddleware):
             from clinic import audit
 
             audit.access_record(request=request, action="denied", status=403)
+
+
+class SessionLifetimeMiddleware:
+    """Ends a browser session a fixed time after login, however active it stays (the idle
+    timeout is the session cookie's age, renewed on every request)."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = time.time()
+            started = request.session.setdefault("login_at", now)
+            if now - started > settings.SESSION_ABSOLUTE_SECONDS:
+                logout(request)
+        return self.get_response(request)

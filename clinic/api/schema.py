@@ -27,6 +27,7 @@ DESCRIPTIONS = {
     "404": "No such record.",
     "409": "Conflicts with a stored record.",
     "412": "`If-Match` does not match the record's current `ETag`.",
+    "429": "Too many failed logins for this account; locked for a while.",
 }
 
 
@@ -45,7 +46,7 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
             if method in {"put", "patch"}:
                 codes.append("412")
             if path.endswith("/auth/token/"):
-                codes = ["400"]
+                codes = ["400", "429"] if method == "post" else ["401"]
             responses = operation.setdefault("responses", {})
             for code in codes:
                 responses.setdefault(code, {"description": DESCRIPTIONS[code], "content": problem})

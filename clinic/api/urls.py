@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from clinic.api.auth import TokenView
 from patients.api import ConditionViewSet, OutcomeScoreViewSet, PatientViewSet
 from treatments.api import CourseViewSet, FollowUpViewSet, SessionViewSet, SideEffectViewSet
 
@@ -17,6 +17,6 @@ router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 router.register("outcomes", OutcomeScoreViewSet, basename="outcome")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
     path("", include(router.urls)),
 ]
