@@ -7,17 +7,31 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from clinic import audit
 from clinic.errors import RecordLocked
+from clinic.models import AccessLogEntry
 from clinic.permissions import ADD, CHANGE, VIEW, allowed, grants, readable_fields
+from clinic.roles import CLINIC_ADMIN
 
 admin.site.site_header = "Regenerative clinic records"
 admin.site.site_title = "Clinic records"
 admin.site.index_title = "Patients, sessions and follow-ups"
+
+
+def can_review_audit(user: Any) -> bool:
+    """Clinic admins (and superusers) review the audit trail."""
+    return bool(
+        user.is_active
+        and user.is_staff
+        and (user.is_superuser or user.groups.filter(name=CLINIC_ADMIN).exists())
+    )
 
 
 class RoleMixin:
@@ -143,3 +157,70 @@ class ClinicalModelAdmin(RoleMixin, admin.ModelAdmin):
 
 class ClinicalInline(RoleMixin):
     """An inline whose model the role matrix governs."""
+
+
+class PatientAccessFilter(admin.SimpleListFilter):
+    """``?patient=<id>``: reads that named this patient (reached from the patient's history)."""
+
+    title = "patient"
+    parameter_name = "patient"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return []
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        value = self.value()
+        return (
+            queryset.filter(patient_ids__contains=[int(value)])
+            if value and value.isdigit()
+            else queryset
+        )
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(admin.ModelAdmin):
+    """The access log, read-only, for clinic admins."""
+
+    list_display = ["at", "username", "action", "status", "ip", "patient_ids", "request_id"]
+    list_filter = ["action", "status", PatientAccessFilter]
+    search_fields = ["username", "path", "request_id"]
+    date_hierarchy = "at"
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return can_review_audit(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_review_audit(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class StaffAdmin(UserAdmin):
+    """Staff accounts; the History button shows what the person read and changed."""
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        user = self.get_object(request, object_id)
+        if user is None or not can_review_audit(request.user):
+            raise PermissionDenied
+        return TemplateResponse(
+            request,
+            "admin/audit_history.html",
+            {
+                **self.admin_site.each_context(request),
+                **audit.user_activity(user=user),
+                "title": f"Activity of {user.get_username()}",
+            },
+        )
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), StaffAdmin)

@@ -319,7 +319,11 @@ def demo_clinicians(count: int) -> list[AbstractUser]:
     for number in range(len(existing) + 1, count + 1):
         user, _ = User.objects.get_or_create(
             username=f"clinician{number:02d}",
-            defaults={"first_name": "Demo", "last_name": f"Clinician {number:02d}"},
+            defaults={
+                "first_name": "Demo",
+                "last_name": f"Clinician {number:02d}",
+                "is_staff": True,
+            },
         )
         user.set_unusable_password()
         user.save()

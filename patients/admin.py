@@ -4,14 +4,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from clinic.admin import ClinicalInline, ClinicalModelAdmin
+from clinic import audit
+from clinic.admin import ClinicalInline, ClinicalModelAdmin, can_review_audit
 from patients import services
 from patients.models import Condition, OutcomeScore, Patient
 from treatments.models import FollowUp, TreatmentCourse
@@ -129,6 +132,18 @@ class PatientAdmin(ClinicalModelAdmin):
 
     def get_inlines(self, request: HttpRequest, obj: Patient | None) -> list[type[Any]]:
         return self.inlines if obj else []
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        """The admin's History button: who saw or changed this patient (clinic admins)."""
+        patient = self.get_object(request, object_id)
+        if patient is None or not can_review_audit(request.user):
+            raise PermissionDenied
+        context = audit.patient_history(patient=patient)
+        return TemplateResponse(
+            request,
+            "admin/audit_history.html",
+            {**self.admin_site.each_context(request), **context, "title": f"History of {patient}"},
+        )
 
     @admin.display(boolean=True, ordering="archived_at")
     def archived(self, patient: Patient) -> bool:
