@@ -206,3 +206,21 @@ def test_matrix_names_only_real_fields():
         for label, grant in grants.items():
             names = {f.name for f in apps.get_model(label)._meta.get_fields()}
             assert grant.fields is None or grant.fields <= names, label
+
+
+def test_group_permissions_mirror_the_matrix():
+    from django.contrib.auth.models import Group
+
+    for role, grants in MATRIX.items():
+        expected = {
+            f"{label.split('.')[0]}.{action}_{label.split('.')[1]}"
+            for label, grant in grants.items()
+            for action in grant.actions
+        }
+        group = Group.objects.get(name=role)
+        clinical = {
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in group.permissions.select_related("content_type")
+            if p.content_type.app_label in {"patients", "treatments"}
+        }
+        assert clinical == expected, role
