@@ -1,10 +1,11 @@
 """The audit trail: reads of patient data logged by the application, changes recorded by
 database triggers (clinic.history), and every one of those rows linked into one hash chain.
 
-Each audit or history row, as it is inserted, gets a chain entry (by a trigger, under a lock,
-so positions have no gaps): ``hash = sha256(prev_hash | position | table | key | row digest)``,
-where the row digest is the sha256 of the row as JSON. ``verify_audit`` recomputes it all:
-a removed, altered or unchained row, or a removed chain entry, breaks it.
+The rows each statement inserts into an audit or history table get one chain entry (written by
+a trigger, under a lock, so positions have no gaps) holding their keys and digests (sha256 of
+each row's text form): ``hash = sha256(prev_hash | position | table | keys | digests)``.
+``verify_audit`` recomputes it all: a removed, altered or unchained row, or a removed chain
+entry, breaks it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ AUDITED_TABLES = {
     "treatments_followupevent": "pgh_id",
     "treatments_addendumevent": "pgh_id",
 }
-ROW_DIGEST_SQL = "encode(sha256(convert_to(to_jsonb(t)::text, 'UTF8')), 'hex')"
+ROW_DIGEST_SQL = "encode(sha256(convert_to(t::text, 'UTF8')), 'hex')"
 
 
 def patient_id_of(obj: Any) -> int | None:

@@ -26,9 +26,8 @@ DECLARE
 BEGIN
     EXECUTE format(
         'SELECT array_agg(k ORDER BY k), array_agg(d ORDER BY k) FROM ('
-        '  SELECT (j ->> %L)::bigint AS k,'
-        '         encode(sha256(convert_to(j::text, ''UTF8'')), ''hex'') AS d'
-        '  FROM (SELECT to_jsonb(n) AS j FROM new_rows n) AS rows'
+        '  SELECT n.%I AS k, encode(sha256(convert_to(n::text, ''UTF8'')), ''hex'') AS d'
+        '  FROM new_rows n'
         ') AS digested',
         TG_ARGV[0]
     ) INTO keys, digests;
