@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest
 
 from clinic.middleware import request_id_of
@@ -62,26 +62,6 @@ def access_record(
     user = getattr(request, "user", None)
     authenticated = user is not None and user.is_authenticated
     patient_ids = sorted({pid for pid in map(patient_id_of, records) if pid is not None})
-    if connection.in_atomic_block:
-        return _access_insert(request, action, status, patient_ids, username, user, authenticated)
-    with transaction.atomic():
-        # A read's log entry need not wait for its own disk flush (a few ms on every GET): the
-        # next write's flush carries it. A database crash can lose the last fraction of a second
-        # of read entries, never a change.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        return _access_insert(request, action, status, patient_ids, username, user, authenticated)
-
-
-def _access_insert(
-    request: HttpRequest,
-    action: str,
-    status: int,
-    patient_ids: list[int],
-    username: str,
-    user: Any,
-    authenticated: bool,
-) -> AccessLogEntry:
     return AccessLogEntry.objects.create(
         user=user if authenticated else None,
         username=user.get_username() if authenticated else username[:150],
