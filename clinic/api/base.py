@@ -52,7 +52,7 @@ class StrictFieldsMixin:
 
 
 class ModelCleanSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSerializer):
-    """Runs the model's own validation (``full_clean``: fields, ``clean()``, constraints), so an
+    """Runs the model's own validation (``full_clean``: field validators and ``clean()``), so an
     API client gets the same field errors as the admin, and saves in one transaction."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -1,38 +1,39 @@
-"""The three staff groups and their model permissions.
-
-Front desk gets no access to session records yet: which session fields it may read is decided
-with the role matrix, and until then it sees patients and follow-ups only.
-"""
+"""The three staff groups, with the model permissions of the role matrix (clinic.permissions)
+so that Django's own screens tell the same story. The matrix itself is what the API and the
+admin enforce; tests/clinic/test_permission_matrix.py checks that these stay equal to it."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-CLINICAL = {
-    "patients": ["patient", "condition", "outcomescore"],
-    "treatments": [
-        "treatmentcourse",
-        "injectionsession",
-        "injectate",
-        "injectionsite",
-        "sideeffect",
-        "followup",
-    ],
-}
+CLINICAL = [
+    ("patients", "patient"),
+    ("patients", "condition"),
+    ("patients", "outcomescore"),
+    ("treatments", "treatmentcourse"),
+    ("treatments", "injectionsession"),
+    ("treatments", "injectate"),
+    ("treatments", "injectionsite"),
+    ("treatments", "sideeffect"),
+    ("treatments", "followup"),
+    ("treatments", "addendum"),
+]
 GROUPS = {
-    "Clinician": {(app, model): "view add change" for app, models in CLINICAL.items() for model in models},
+    "Clinician": {model: "view add change" for model in CLINICAL},
     "Front desk": {
         ("patients", "patient"): "view add change",
+        ("treatments", "treatmentcourse"): "view",
+        ("treatments", "injectionsession"): "view",
         ("treatments", "followup"): "view add change",
     },
     "Clinic admin": {
-        **{(app, model): "view" for app, models in CLINICAL.items() for model in models},
+        **{model: "view" for model in CLINICAL},
         ("auth", "user"): "view add change",
         ("auth", "group"): "view",
     },
 }
 
 
-def create_groups(apps, schema_editor):
+def set_permissions(apps, schema_editor):
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
@@ -41,13 +42,16 @@ def create_groups(apps, schema_editor):
     Permission = apps.get_model("auth", "Permission")
     for name, grants in GROUPS.items():
         group, _ = Group.objects.get_or_create(name=name)
-        for (app, model), actions in grants.items():
-            codenames = [f"{action}_{model}" for action in actions.split()]
-            group.permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label=app, codename__in=codenames
+        group.permissions.set(
+            [
+                permission
+                for (app, model), actions in grants.items()
+                for permission in Permission.objects.filter(
+                    content_type__app_label=app,
+                    codename__in=[f"{action}_{model}" for action in actions.split()],
                 )
-            )
+            ]
+        )
 
 
 def remove_groups(apps, schema_editor):
@@ -59,7 +63,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("patients", "0002_outcome_scores_link_courses"),
-        ("treatments", "0001_initial"),
+        ("treatments", "0002_signed_sessions_are_final"),
     ]
 
-    operations = [migrations.RunPython(create_groups, remove_groups)]
+    operations = [migrations.RunPython(set_permissions, remove_groups)]
