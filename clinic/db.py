@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from django.contrib.postgres.constraints import ExclusionConstraint
 from django.db import models
 from django.db.models.expressions import RawSQL
 
@@ -80,6 +81,8 @@ def database_rules() -> dict[str, tuple[str, str]]:
 def _constraint_fields(constraint: models.BaseConstraint) -> set[str]:
     if isinstance(constraint, models.UniqueConstraint):
         return set(constraint.fields)
+    if isinstance(constraint, ExclusionConstraint):
+        return set()  # a conflict between rows, not a field's value
     fields: set[str] = set()
     stack = [getattr(constraint, "condition", None)]
     while stack:

@@ -6,6 +6,7 @@ With no ``DATABASE_URL`` an embedded PostgreSQL under ``var/`` is started; with 
 
 from __future__ import annotations
 
+import datetime
 import os
 import secrets
 from pathlib import Path
@@ -155,6 +156,10 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Opening hours, in the clinic's time zone: follow-ups are booked within them.
+CLINIC_OPENS = datetime.time.fromisoformat(os.environ.get("CLINIC_OPENS", "08:00"))
+CLINIC_CLOSES = datetime.time.fromisoformat(os.environ.get("CLINIC_CLOSES", "18:00"))
+CLINIC_DAYS = [int(day) for day in env_list("CLINIC_DAYS", "1,2,3,4,5")]  # ISO: Monday is 1
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))

@@ -36,6 +36,14 @@ from treatments.models import (
 TODAY = timezone.localdate
 
 
+def clinic_slot(days_ahead: int = 3, hour: int = 10, minute: int = 0) -> datetime.datetime:
+    """A time the clinic is open: the weekday ``days_ahead`` (or the next one) at ``hour``."""
+    day = timezone.localdate() + datetime.timedelta(days=days_ahead)
+    while day.isoweekday() > 5:
+        day += datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -195,7 +203,7 @@ class FollowUpFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     clinician = factory.SubFactory(ClinicianFactory)
     kind = FollowUpKind.POST_INJECTION_CHECK
-    starts_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=3))
+    starts_at = factory.Sequence(lambda n: clinic_slot(3 + n // 16, 9 + n % 16 // 2, n % 2 * 30))
     ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(minutes=30))
 
 

@@ -286,6 +286,15 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], Updates]] = [
         lambda f: {"ends_at": f.starts_at},
     ),
     ("treatments_followup_kind_valid", FollowUpFactory, {}, {"kind": "visit"}),
+    (
+        "treatments_followup_no_overlap_per_clinician",
+        FollowUpFactory,
+        {},
+        lambda f: {
+            "starts_at": FollowUpFactory(clinician=f.clinician).starts_at,
+            "ends_at": f.ends_at + datetime.timedelta(days=30),
+        },
+    ),
     ("treatments_followup_status_valid", FollowUpFactory, {}, {"status": "late"}),
 ]
 # The session-date trigger is exercised by updating the session, not the injectate.

@@ -5,9 +5,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from rest_framework import serializers
 
 from clinic.api.base import ModelCleanSerializer, RoleFieldsMixin, StrictFieldsMixin
+from clinic.api.errors import Conflict
 from patients.serializers import RECORD_READ_ONLY
 from treatments import services
 from treatments.models import (
@@ -19,6 +21,7 @@ from treatments.models import (
     SideEffect,
     TreatmentCourse,
 )
+from treatments.models.follow_ups import OVERLAP_RULE
 
 
 class CourseSerializer(ModelCleanSerializer):
@@ -221,6 +224,25 @@ class SideEffectSerializer(ModelCleanSerializer):
 
 
 class FollowUpSerializer(ModelCleanSerializer):
+    """A booking. Two requests racing for the same slot: one wins, the other gets 409 naming
+    the booking that won."""
+
+    def save(self, **kwargs: Any) -> FollowUp:
+        try:
+            return super().save(**kwargs)
+        except IntegrityError as error:
+            diag = getattr(error.__cause__, "diag", None)
+            if getattr(diag, "constraint_name", None) != OVERLAP_RULE:
+                raise
+            booking = FollowUp(**{**self.validated_data, **kwargs})
+            if self.instance is not None:
+                booking.pk = self.instance.pk
+            clash = booking.clashing_booking()
+            message = clash.describe_as_clash() if clash else "That time was just booked."
+            conflict = Conflict(message)
+            conflict.detail = {"starts_at": [message]}
+            raise conflict from error
+
     class Meta:
         model = FollowUp
         fields = [

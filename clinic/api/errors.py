@@ -82,7 +82,9 @@ def integrity_error(error: IntegrityError) -> exceptions.APIException:
     constraint = getattr(diag, "constraint_name", None)
     logger.info("Refused by the database: %s", constraint)
     field, message = database_rules().get(constraint or "", ("non_field_errors", ""))
-    if isinstance(error.__cause__, psycopg.errors.UniqueViolation):
+    if isinstance(
+        error.__cause__, psycopg.errors.UniqueViolation | psycopg.errors.ExclusionViolation
+    ):
         conflict = Conflict(message or Conflict.default_detail)
         conflict.detail = {field: [conflict.detail]}
         return conflict

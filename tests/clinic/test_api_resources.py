@@ -22,6 +22,7 @@ from tests.factories import (
     PatientFactory,
     SessionFactory,
     SideEffectFactory,
+    clinic_slot,
 )
 from treatments.models import InjectionSession
 
@@ -86,7 +87,7 @@ def side_effect_payload(user):
 
 
 def follow_up_payload(user):
-    starts = timezone.now() + datetime.timedelta(days=10)
+    starts = clinic_slot(days_ahead=40, hour=11)
     return {
         "patient": PatientFactory().pk,
         "clinician": user.pk,

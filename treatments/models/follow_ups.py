@@ -1,13 +1,38 @@
 from __future__ import annotations
 
+import datetime
+
 import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from clinic.db import choices_constraint
 from clinic.history import track
 from clinic.models import TimeStamped
+
+OVERLAP_RULE = "treatments_followup_no_overlap_per_clinician"
+
+
+class TsTzRange(models.Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+def outside_clinic_hours(starts_at: datetime.datetime, ends_at: datetime.datetime) -> str | None:
+    """Why a booking falls outside the clinic's opening hours (settings), or None."""
+    start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
+    opens, closes = settings.CLINIC_OPENS, settings.CLINIC_CLOSES
+    if start.date() != end.date():
+        return "A booking must start and end on the same day."
+    if start.isoweekday() not in settings.CLINIC_DAYS:
+        return f"The clinic is closed on {start:%A}s."
+    if start.time() < opens or end.time() > closes:
+        return f"Bookings must fall within clinic hours, {opens:%H:%M} to {closes:%H:%M}."
+    return None
 
 
 class FollowUpKind(models.TextChoices):
@@ -69,6 +94,16 @@ class FollowUp(TimeStamped):
                 name="treatments_followup_ends_after_start",
                 violation_error_message="A follow-up must end after it starts.",
             ),
+            # A clinician is never booked twice at once; cancelled bookings free their time.
+            ExclusionConstraint(
+                name=OVERLAP_RULE,
+                expressions=[
+                    ("clinician", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                ],
+                condition=~models.Q(status=FollowUpStatus.CANCELLED),
+                violation_error_message="The clinician already has a booking at that time.",
+            ),
             choices_constraint(table="treatments_followup", field="kind", choices=FollowUpKind),
             choices_constraint(table="treatments_followup", field="status", choices=FollowUpStatus),
         ]
@@ -82,10 +117,40 @@ class FollowUp(TimeStamped):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.starts_at:%d %b %Y %H:%M}"
 
+    def describe_as_clash(self) -> str:
+        who = self.clinician.get_full_name() or self.clinician.get_username()
+        start, end = timezone.localtime(self.starts_at), timezone.localtime(self.ends_at)
+        return (
+            f"{who} is already booked from {start:%d %b %Y %H:%M} to {end:%H:%M} "
+            f"({self.get_kind_display().lower()}, follow-up {self.pk})."
+        )
+
+    def clashing_booking(self) -> FollowUp | None:
+        """Another live booking of the same clinician that overlaps this one."""
+        return (
+            FollowUp.objects.exclude(pk=self.pk)
+            .exclude(status=FollowUpStatus.CANCELLED)
+            .filter(
+                clinician_id=self.clinician_id,
+                starts_at__lt=self.ends_at,
+                ends_at__gt=self.starts_at,
+            )
+            .select_related("clinician")
+            .first()
+        )
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             errors["ends_at"] = "A follow-up must end after it starts."
+        elif self.starts_at and self.ends_at:
+            outside = outside_clinic_hours(self.starts_at, self.ends_at)
+            if outside:
+                errors["starts_at"] = outside
+            elif self.clinician_id and self.status != FollowUpStatus.CANCELLED:
+                clash = self.clashing_booking()
+                if clash:
+                    errors["starts_at"] = clash.describe_as_clash()
         for field in ("course", "session"):
             related = getattr(self, field) if getattr(self, f"{field}_id") else None
             if related and self.patient_id and related.patient_id != self.patient_id:

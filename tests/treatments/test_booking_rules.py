@@ -1,0 +1,120 @@
+"""A clinician is never booked twice at once, bookings fall within clinic hours, and two
+requests racing for one slot get one booking and one clear refusal."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.test import override_settings
+
+from tests.factories import ClinicianFactory, FollowUpFactory, PatientFactory, clinic_slot
+from treatments.models import FollowUp
+
+URL = "/api/v1/follow-ups/"
+
+
+def booking(patient, clinician, starts, minutes=30, **extra):
+    return {
+        "patient": patient.pk,
+        "clinician": clinician.pk,
+        "kind": "review",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + datetime.timedelta(minutes=minutes)).isoformat(),
+    } | extra
+
+
+@pytest.mark.django_db
+def test_overlap_is_refused_naming_the_booking(api):
+    existing = FollowUpFactory(starts_at=clinic_slot(hour=10), ends_at=clinic_slot(hour=11))
+    response = api.post(
+        URL,
+        booking(PatientFactory(), existing.clinician, clinic_slot(hour=10, minute=30)),
+        format="json",
+    )
+    assert response.status_code == 400
+    message = response.json()["errors"]["starts_at"][0]
+    assert f"follow-up {existing.pk}" in message
+    assert "is already booked from" in message
+    assert FollowUp.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_back_to_back_and_other_clinicians_are_fine(api):
+    existing = FollowUpFactory(starts_at=clinic_slot(hour=10), ends_at=clinic_slot(hour=11))
+    after = api.post(
+        URL, booking(PatientFactory(), existing.clinician, clinic_slot(hour=11)), format="json"
+    )
+    assert after.status_code == 201, after.json()
+    other = api.post(
+        URL, booking(PatientFactory(), ClinicianFactory(), clinic_slot(hour=10)), format="json"
+    )
+    assert other.status_code == 201, other.json()
+
+
+@pytest.mark.django_db
+def test_a_cancelled_booking_frees_its_time(api):
+    existing = FollowUpFactory(starts_at=clinic_slot(hour=14), ends_at=clinic_slot(hour=15))
+    assert api.post(f"{URL}{existing.pk}/cancel/").status_code == 200
+    response = api.post(
+        URL, booking(PatientFactory(), existing.clinician, clinic_slot(hour=14)), format="json"
+    )
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("starts", "minutes", "message"),
+    [
+        (lambda: clinic_slot(hour=7), 30, "within clinic hours, 08:00 to 18:00"),
+        (lambda: clinic_slot(hour=17, minute=45), 30, "within clinic hours"),
+        (lambda: saturday(), 30, "The clinic is closed on Saturdays."),
+        (lambda: clinic_slot(hour=10), 0, None),
+    ],
+)
+def test_bookings_fall_within_clinic_hours(api, clinician, starts, minutes, message):
+    response = api.post(URL, booking(PatientFactory(), clinician, starts(), minutes), format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    if message is None:
+        assert errors["ends_at"] == ["A follow-up must end after it starts."]
+    else:
+        assert message in errors["starts_at"][0]
+
+
+def saturday() -> datetime.datetime:
+    start = clinic_slot(hour=10)
+    return start + datetime.timedelta(days=(6 - start.isoweekday()) % 7 or 7)
+
+
+@pytest.mark.django_db
+@override_settings(CLINIC_OPENS=datetime.time(7), CLINIC_DAYS=[1, 2, 3, 4, 5, 6])
+def test_clinic_hours_are_a_setting(api, clinician):
+    response = api.post(
+        URL, booking(PatientFactory(), clinician, saturday().replace(hour=7)), format="json"
+    )
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.django_db
+def test_a_booking_that_loses_the_race_gets_409_naming_the_winner(api, clinician, monkeypatch):
+    """The request that validated before the other committed is stopped by the database's
+    exclusion constraint and answered 409, naming the booking that won."""
+    winner = FollowUpFactory(
+        clinician=clinician, starts_at=clinic_slot(hour=9), ends_at=clinic_slot(hour=10)
+    )
+    check = FollowUp.clashing_booking
+    calls = []
+
+    def not_yet_committed(self):
+        calls.append(self)
+        return None if len(calls) == 1 else check(self)  # validation ran before the winner
+
+    monkeypatch.setattr(FollowUp, "clashing_booking", not_yet_committed)
+    response = api.post(
+        URL, booking(PatientFactory(), clinician, clinic_slot(hour=9, minute=30)), format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["title"] == "Conflict"
+    assert f"follow-up {winner.pk}" in response.json()["errors"]["starts_at"][0]
+    assert FollowUp.objects.filter(clinician=clinician).count() == 1
