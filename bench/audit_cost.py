@@ -14,10 +14,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql
+from scratch import scratch_database  # bench/scratch.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 3
@@ -29,26 +27,15 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("Set DATABASE_URL to a PostgreSQL server where a scratch database may be made.")
-    parts = urlsplit(url)
-    scratch = f"bench_audit_{os.getpid()}"
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{scratch}"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
-    try:
-        run(args.patients, args.requests)
-    finally:
-        from django.db import connections
+    with scratch_database("bench_audit") as url:
+        os.environ["DATABASE_URL"] = url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+        try:
+            run(args.patients, args.requests)
+        finally:
+            from django.db import connections
 
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
-            )
+            connections.close_all()
 
 
 def run(patients: int, requests: int) -> None:

@@ -12,12 +12,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
+from scratch import scratch_database  # bench/scratch.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
+TABLES = (
+    "patients_patient",
+    "patients_condition",
+    "patients_outcomescore",
+    "treatments_treatmentcourse",
+    "treatments_injectionsession",
+    "treatments_injectate",
+    "treatments_injectionsite",
+    "treatments_sideeffect",
+    "treatments_followup",
+)
 
 
 def main() -> None:
@@ -25,17 +36,9 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("Set DATABASE_URL to a PostgreSQL server where a scratch database may be made.")
-    parts = urlsplit(url)
-    scratch = f"bench_seed_{os.getpid()}"
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    env = os.environ | {"DATABASE_URL": urlunsplit(parts._replace(path=f"/{scratch}"))}
     manage = [sys.executable, str(ROOT / "manage.py")]
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
-    try:
+    with scratch_database("bench_seed") as url:
+        env = os.environ | {"DATABASE_URL": url}
         subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)  # noqa: S603
         started = time.perf_counter()
         subprocess.run(  # noqa: S603
@@ -44,27 +47,12 @@ def main() -> None:
             check=True,
         )
         elapsed = time.perf_counter() - started
-        with psycopg.connect(env["DATABASE_URL"]) as connection:
+        with psycopg.connect(url) as connection:
             rows = sum(
                 connection.execute(
                     sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
                 ).fetchone()[0]
-                for table in (
-                    "patients_patient",
-                    "patients_condition",
-                    "patients_outcomescore",
-                    "treatments_treatmentcourse",
-                    "treatments_injectionsession",
-                    "treatments_injectate",
-                    "treatments_injectionsite",
-                    "treatments_sideeffect",
-                    "treatments_followup",
-                )
-            )
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
+                for table in TABLES
             )
     print(
         f"seed_demo --patients {args.patients}: {elapsed:.1f} s wall, "
