@@ -96,10 +96,8 @@ class ConditionViewSet(RecordViewSet):
 
 class OutcomeScoreViewSet(RecordViewSet):
     queryset = OutcomeScore.objects.all()
+    author_field = "recorded_by"
     serializer_class = OutcomeScoreSerializer
     filterset_class = OutcomeScoreFilter
     ordering_fields = ["measured_on", "created_at", "id"]
     ordering = ["-measured_on", "-id"]
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        self.created = serializer.save(recorded_by=self.request.user)

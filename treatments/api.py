@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -75,13 +74,11 @@ class SessionViewSet(RecordViewSet):
 
 class SideEffectViewSet(RecordViewSet):
     queryset = SideEffect.objects.select_related("session")
+    author_field = "recorded_by"
     serializer_class = SideEffectSerializer
     filterset_class = SideEffectFilter
     ordering_fields = ["onset_date", "grade", "created_at", "id"]
     ordering = ["-onset_date", "-id"]
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        self.created = serializer.save(recorded_by=self.request.user)
 
     def check_writable(self, instance: SideEffect) -> None:
         services.ensure_side_effect_editable(instance)

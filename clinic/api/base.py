@@ -102,8 +102,11 @@ class ETagMixin:
         response["ETag"] = etag_of(self.created)
         return response
 
+    author_field: str | None = None  # a field that records who created the record
+
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        self.created = serializer.save()
+        author = {self.author_field: self.request.user} if self.author_field else {}  # type: ignore[attr-defined]
+        self.created = serializer.save(**author)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with transaction.atomic():

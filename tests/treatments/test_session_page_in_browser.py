@@ -29,6 +29,27 @@ def choose(driver, name: str, value: str) -> None:
     Select(driver.find_element(By.NAME, name)).select_by_value(value)
 
 
+def fill_row(driver, prefix: str, values: dict[str, str]) -> None:
+    """Fill the fields of one inline row, picking from lists where the field is one."""
+    for field, value in values.items():
+        name = f"{prefix}-{field}"
+        if driver.find_element(By.NAME, name).tag_name == "select":
+            choose(driver, name, value)
+        else:
+            fill(driver, name, value)
+
+
+def site(injectate_line: str, structure: str, tissue: str, volume: str) -> dict[str, str]:
+    return {
+        "injectate_line": injectate_line,
+        "body_region": "knee",
+        "structure": structure,
+        "tissue": tissue,
+        "laterality": "left",
+        "volume_ml": volume,
+    }
+
+
 def test_clinician_logs_a_session_with_added_rows(live_server, browser, settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     UserFactory(username="dr.ives", password="correct horse battery", role=CLINICIAN)
@@ -61,30 +82,26 @@ def test_clinician_logs_a_session_with_added_rows(live_server, browser, settings
     fill(browser, "injectates-1-volume_ml", "5")
 
     # Two sites, one per injectate.
-    fill(browser, "sites-0-injectate_line", "1")
-    choose(browser, "sites-0-body_region", "knee")
-    fill(browser, "sites-0-structure", "Medial collateral ligament")
-    choose(browser, "sites-0-tissue", "ligament")
-    choose(browser, "sites-0-laterality", "left")
-    fill(browser, "sites-0-volume_ml", "4")
+    fill_row(browser, "sites-0", site("1", "Medial collateral ligament", "ligament", "4"))
     browser.find_element(By.CSS_SELECTOR, "#sites-group .add-row a").click()
     assert browser.find_element(By.NAME, "sites-1-line").get_attribute("value") == "2"
-    fill(browser, "sites-1-injectate_line", "2")
-    choose(browser, "sites-1-body_region", "knee")
-    fill(browser, "sites-1-structure", "Knee joint")
-    choose(browser, "sites-1-tissue", "intra_articular")
-    choose(browser, "sites-1-laterality", "left")
-    fill(browser, "sites-1-volume_ml", "5")
+    fill_row(browser, "sites-1", site("2", "Knee joint", "intra_articular", "5"))
 
     # A side effect at the first site.
     browser.find_element(By.CSS_SELECTOR, "#side_effects-group .add-row a").click()
-    choose(browser, "side_effects-0-kind", "pain_flare")
-    choose(browser, "side_effects-0-grade", "1")
-    fill(browser, "side_effects-0-onset_date", timezone.localdate().isoformat())
-    choose(browser, "side_effects-0-relatedness", "probable")
-    choose(browser, "side_effects-0-outcome", "recovering")
-    choose(browser, "side_effects-0-reported_by", "patient")
-    fill(browser, "side_effects-0-site_line", "1")
+    fill_row(
+        browser,
+        "side_effects-0",
+        {
+            "kind": "pain_flare",
+            "grade": "1",
+            "onset_date": timezone.localdate().isoformat(),
+            "relatedness": "probable",
+            "outcome": "recovering",
+            "reported_by": "patient",
+            "site_line": "1",
+        },
+    )
     browser.save_screenshot(str(tmp_path / "session-form.png"))
 
     browser.find_element(By.NAME, "_save").click()
