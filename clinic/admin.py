@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from clinic import audit
-from clinic.errors import RecordLocked
+from clinic.errors import Clash, RecordLocked
 from clinic.models import AccessLogEntry
 from clinic.permissions import ADD, CHANGE, VIEW, allowed, grants, readable_fields
 from clinic.roles import CLINIC_ADMIN
@@ -147,7 +147,7 @@ class ClinicalModelAdmin(RoleMixin, admin.ModelAdmin):
                 service(obj)
             except ValidationError as error:
                 self.message_user(request, f"{obj}: {' '.join(error.messages)}", messages.ERROR)
-            except (RecordLocked, PermissionDenied) as error:
+            except (RecordLocked, Clash, PermissionDenied) as error:
                 self.message_user(request, f"{obj}: {error}", messages.ERROR)
             else:
                 count += 1

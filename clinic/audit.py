@@ -35,6 +35,8 @@ AUDITED_TABLES = {
     "treatments_sideeffectevent": "pgh_id",
     "treatments_followupevent": "pgh_id",
     "treatments_addendumevent": "pgh_id",
+    "treatments_followupruleevent": "pgh_id",
+    "treatments_reminderdelivery": "id",
 }
 ROW_DIGEST_SQL = "encode(sha256(convert_to(t::text, 'UTF8')), 'hex')"
 

@@ -5,3 +5,12 @@ from __future__ import annotations
 
 class RecordLocked(Exception):
     """The record is final (e.g. a signed session) and cannot change."""
+
+
+class Clash(Exception):
+    """Another request won a race for the same thing (e.g. a slot booked between validation and
+    saving); ``field`` names what clashed."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field

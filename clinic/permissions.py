@@ -41,8 +41,16 @@ CLINICAL_MODELS = (
     "treatments.addendum",
 )
 
+# What every role reads: the follow-up rules and whether reminders went out.
+SCHEDULING_MODELS = (
+    "treatments.followuprule",
+    "treatments.reminder",
+    "treatments.reminderdelivery",
+)
+SEE_SCHEDULING = {model: Grant(READ) for model in SCHEDULING_MODELS}
+
 MATRIX: dict[str, dict[str, Grant]] = {
-    CLINICIAN: {model: Grant(EDIT) for model in CLINICAL_MODELS},
+    CLINICIAN: {model: Grant(EDIT) for model in CLINICAL_MODELS} | SEE_SCHEDULING,
     FRONT_DESK: {
         # Demographics, contact and reminder consent; no allergies or medication.
         "patients.patient": Grant(
@@ -63,9 +71,12 @@ MATRIX: dict[str, dict[str, Grant]] = {
             READ, RECORD_FIELDS | {"patient", "course", "clinician", "performed_at", "status"}
         ),
         "treatments.followup": Grant(EDIT),
-    },
-    # Reviews everything, edits no clinical content.
-    CLINIC_ADMIN: {model: Grant(READ) for model in CLINICAL_MODELS},
+    }
+    | SEE_SCHEDULING,
+    # Reviews everything, edits no clinical content; keeps the follow-up rules.
+    CLINIC_ADMIN: {model: Grant(READ) for model in CLINICAL_MODELS}
+    | SEE_SCHEDULING
+    | {"treatments.followuprule": Grant(EDIT)},
 }
 
 

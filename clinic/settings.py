@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -165,8 +166,38 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # filled by collectstatic, served by WhiteNoise
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Reminder email goes through Django's email backend: the console locally, SMTP when EMAIL_HOST
+# is set, or any backend named by EMAIL_BACKEND.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = 30
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "clinic@localhost")
+# Text messages go through this backend (treatments.messaging.SmsBackend); the default logs them.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "treatments.messaging.LoggingSmsBackend")
+
+# What reminders say: no clinical detail, only who, when, where and how to reach the clinic.
+CLINIC_NAME = os.environ.get("CLINIC_NAME", "the clinic")
+CLINIC_ADDRESS = os.environ.get("CLINIC_ADDRESS", "")
+CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "")
+# Reminders go out this many hours before a booked follow-up.
+REMINDER_HOURS_BEFORE = [int(hours) for hours in env_list("REMINDER_HOURS_BEFORE", "48,24")]
+# A failed send is tried again after 1, 2, 4, ... times this, at most this many attempts.
+REMINDER_RETRY_SECONDS = int(os.environ.get("REMINDER_RETRY_SECONDS", "60"))
+REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "5"))
+REMINDER_DISPATCH_SECONDS = float(os.environ.get("REMINDER_DISPATCH_SECONDS", "60"))
+# The nightly run: past unattended follow-ups become no-shows; overdue courses are listed.
+NIGHTLY_HOUR = int(os.environ.get("NIGHTLY_HOUR", "2"))
 
 if os.environ.get("CELERY_BROKER_URL"):
     CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"]
@@ -186,7 +217,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "dispatch-reminders": {
+        "task": "treatments.tasks.dispatch_reminders",
+        "schedule": REMINDER_DISPATCH_SECONDS,
+        # A pass queued behind a slow one is dropped: the next one picks up the same rows.
+        "options": {"expires": REMINDER_DISPATCH_SECONDS * 0.9},
+    },
+    "nightly-follow-ups": {
+        "task": "treatments.tasks.nightly_follow_ups",
+        "schedule": crontab(hour=NIGHTLY_HOUR, minute=0),
+    },
+}
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous request is answered 401 with WWW-Authenticate: Token.

@@ -35,7 +35,7 @@ def patient_timeline(*, patient: Patient) -> list[TimelineEvent]:
     """
     sessions = sessions_with_parts(patient.sessions.all())
     side_effects = SideEffect.objects.filter(session__patient=patient)
-    follow_ups = FollowUp.objects.filter(patient=patient)
+    follow_ups = FollowUp.objects.filter(patient=patient).select_related("patient")
     scores = patient.outcome_scores.all()
     events = [
         *(TimelineEvent("session", s.performed_at, s) for s in sessions),

@@ -16,14 +16,19 @@ from treatments.models import (
     Addendum,
     Anaesthetic,
     Anticoagulant,
+    DeliveryChannel,
+    DeliveryOutcome,
     ExosomeSource,
     FollowUp,
     FollowUpKind,
+    FollowUpRule,
     Injectate,
     InjectateKind,
     InjectionSession,
     InjectionSite,
     Relatedness,
+    Reminder,
+    ReminderDelivery,
     Reporter,
     SessionStatus,
     SideEffect,
@@ -205,6 +210,37 @@ class FollowUpFactory(factory.django.DjangoModelFactory):
     kind = FollowUpKind.POST_INJECTION_CHECK
     starts_at = factory.Sequence(lambda n: clinic_slot(3 + n // 16, 9 + n % 16 // 2, n % 2 * 30))
     ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(minutes=30))
+
+
+class ReminderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Reminder
+
+    follow_up = factory.SubFactory(FollowUpFactory)
+    hours_before = 24
+    appointment_at = factory.SelfAttribute("follow_up.starts_at")
+    due_at = factory.LazyAttribute(lambda o: o.appointment_at - datetime.timedelta(hours=24))
+    next_attempt_at = factory.SelfAttribute("due_at")
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReminderDelivery
+
+    reminder = factory.SubFactory(ReminderFactory)
+    key = factory.Sequence(lambda n: f"delivery-{n}")
+    attempt = 1
+    channel = DeliveryChannel.SMS
+    outcome = DeliveryOutcome.SENT
+
+
+class FollowUpRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FollowUpRule
+
+    name = factory.Sequence(lambda n: f"Check {n}")
+    kind = FollowUpKind.POST_INJECTION_CHECK
+    days_after = 14
 
 
 class OutcomeScoreFactory(factory.django.DjangoModelFactory):

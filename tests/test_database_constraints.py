@@ -21,10 +21,13 @@ from tests.factories import (
     AddendumFactory,
     ConditionFactory,
     CourseFactory,
+    DeliveryFactory,
     FollowUpFactory,
+    FollowUpRuleFactory,
     InjectateFactory,
     OutcomeScoreFactory,
     PatientFactory,
+    ReminderFactory,
     SessionFactory,
     SideEffectFactory,
     SiteFactory,
@@ -296,6 +299,28 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], Updates]] = [
         },
     ),
     ("treatments_followup_status_valid", FollowUpFactory, {}, {"status": "late"}),
+    # Follow-up rule
+    ("treatments_followuprule_one_timing", FollowUpRuleFactory, {}, {"at_course_interval": True}),
+    ("treatments_followuprule_days_after_range", FollowUpRuleFactory, {}, {"days_after": 400}),
+    ("treatments_followuprule_minutes_range", FollowUpRuleFactory, {}, {"minutes": 2}),
+    ("treatments_followuprule_kind_valid", FollowUpRuleFactory, {}, {"kind": "visit"}),
+    ("treatments_followuprule_treatment_valid", FollowUpRuleFactory, {}, {"treatment": "tea"}),
+    # Reminder
+    (
+        "treatments_reminder_one_per_offset_and_time",
+        ReminderFactory,
+        {},
+        lambda r: {
+            "hours_before": ReminderFactory(follow_up=r.follow_up, hours_before=48).hours_before
+        },
+    ),
+    (
+        "treatments_reminder_attempt_not_before_due",
+        ReminderFactory,
+        {},
+        lambda r: {"next_attempt_at": r.due_at - datetime.timedelta(minutes=1)},
+    ),
+    ("treatments_reminder_status_valid", ReminderFactory, {}, {"status": "lost"}),
 ]
 # The session-date trigger is exercised by updating the session, not the injectate.
 UPDATES_PARENT = {"treatments_injectate_expiry_not_before_session": "session"}
@@ -318,7 +343,21 @@ def test_database_rejects_invalid_row(constraint, factory, traits, updates):
 
 
 # Rules checked when a row is first written (the row can never be updated afterwards).
-INSERT_CASES = [("treatments_addendum_text_present", AddendumFactory, {"text": ""})]
+INSERT_CASES = [
+    ("treatments_addendum_text_present", AddendumFactory, {"text": ""}),
+    (
+        "treatments_reminderdelivery_sent_once",
+        lambda: DeliveryFactory(reminder=DeliveryFactory().reminder),
+        {},
+    ),
+    (
+        "treatments_reminderdelivery_reason_unless_sent",
+        DeliveryFactory,
+        {"outcome": "failed", "reason": ""},
+    ),
+    ("treatments_reminderdelivery_outcome_valid", DeliveryFactory, {"outcome": "lost"}),
+    ("treatments_reminderdelivery_channel_valid", DeliveryFactory, {"channel": "fax"}),
+]
 
 
 @pytest.mark.parametrize(("constraint", "factory", "values"), INSERT_CASES)

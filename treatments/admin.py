@@ -1,17 +1,25 @@
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from clinic import audit
 from clinic.admin import ClinicalInline, ClinicalModelAdmin
+from clinic.errors import Clash
 from clinic.permissions import CHANGE, allowed
 from clinic.roles import CLINICIAN
-from treatments import services
+from treatments import selectors, services
 from treatments.forms import (
     NumberedFormSet,
     RegisteredFormSet,
@@ -23,14 +31,20 @@ from treatments.forms import (
 from treatments.models import (
     Addendum,
     FollowUp,
+    FollowUpRule,
+    FollowUpStatus,
     Injectate,
     InjectionSession,
     InjectionSite,
+    Reminder,
+    ReminderDelivery,
     SideEffect,
     TreatmentCourse,
     TreatmentKind,
 )
 from treatments.selectors import TREATMENT_INJECTATES, sessions_given
+from treatments.services.follow_ups import TRANSITIONS
+from treatments.views import calendar_feed_url
 
 ADMIN_CANCEL_REASON = "Cancelled in the admin."
 
@@ -49,6 +63,24 @@ class TreatmentKindFilter(admin.SimpleListFilter):
     ) -> QuerySet[InjectionSession]:
         if self.value() in TREATMENT_INJECTATES:
             return sessions_given(queryset, treatment=self.value())
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """Courses overdue for their next session, with nothing booked."""
+
+    title = "next session"
+    parameter_name = "next_session"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("overdue", "Overdue, not booked")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[TreatmentCourse]
+    ) -> QuerySet[TreatmentCourse]:
+        if self.value() == "overdue":
+            overdue = selectors.courses_overdue(on=timezone.localdate())
+            return queryset.filter(pk__in=overdue.values("pk"))
         return queryset
 
 
@@ -268,6 +300,11 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
         kwargs["registry"] = request.session_formsets  # type: ignore[attr-defined]
         return kwargs
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        for proposal in services.follow_ups_propose(session=form.instance):
+            self.message_user(request, f"Proposed follow-up: {proposal}.", messages.INFO)
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is Addendum:
             formset.new_objects = [
@@ -317,7 +354,7 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
 @admin.register(TreatmentCourse)
 class TreatmentCourseAdmin(ClinicalModelAdmin):
     list_display = ["patient", "condition", "planned_treatment", "start_date", "status"]
-    list_filter = ["status", "planned_treatment"]
+    list_filter = [OverdueFilter, "status", "planned_treatment"]
     date_hierarchy = "start_date"
     search_fields = ["=patient__mrn", "patient__family_name", "condition__icd10_code"]
     autocomplete_fields = ["patient", "condition"]
@@ -346,7 +383,6 @@ class SideEffectAdmin(ClinicalModelAdmin):
         return super().has_change_permission(request, obj)
 
 
-@admin.register(FollowUp)
 class FollowUpAdmin(ClinicalModelAdmin):
     list_display = ["starts_at", "ends_at", "patient", "kind", "clinician", "status"]
     list_filter = ["status", "kind", ClinicianFilter]
@@ -354,13 +390,201 @@ class FollowUpAdmin(ClinicalModelAdmin):
     search_fields = ["=patient__mrn", "patient__family_name", "patient__given_name"]
     autocomplete_fields = ["patient", "course", "session"]
     list_select_related = ["patient", "clinician"]
-    actions = ["cancel"]
+    actions = ["book", "confirm", "check_in", "no_show", "cancel"]
+    change_list_template = "admin/treatments/followup/change_list.html"
+
+    def get_urls(self) -> list[Any]:
+        agenda = self.admin_site.admin_view(self.agenda_view)
+        return [path("agenda/", agenda, name="treatments_followup_agenda"), *super().get_urls()]
+
+    def save_model(self, request: HttpRequest, obj: FollowUp, form: Any, change: bool) -> None:
+        services.follow_up_save(follow_up=obj)
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except Clash as error:  # the slot was taken between the form's check and the save
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """The agenda's free slots link here with ``clinician``, ``starts_at`` and ``ends_at``."""
+        initial = super().get_changeform_initial_data(request)
+        for name in ("starts_at", "ends_at"):
+            if isinstance(initial.get(name), str):
+                moment = parse_datetime(initial[name])
+                initial[name] = timezone.localtime(moment) if moment else None
+        return initial
+
+    def _transition(self, request: HttpRequest, queryset: Any, to: str, done: str) -> None:
+        self.run_service(
+            request, queryset, lambda f: services.follow_up_transition(follow_up=f, to=to), done
+        )
+
+    @admin.action(description="Book selected proposals", permissions=["change"])
+    def book(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
+        self._transition(request, queryset, FollowUpStatus.SCHEDULED, "Booked")
+
+    @admin.action(description="Confirm selected follow-ups", permissions=["change"])
+    def confirm(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
+        self._transition(request, queryset, FollowUpStatus.CONFIRMED, "Confirmed")
+
+    @admin.action(description="Check in selected follow-ups", permissions=["change"])
+    def check_in(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
+        self._transition(request, queryset, FollowUpStatus.CHECKED_IN, "Checked in")
+
+    @admin.action(description="Mark selected follow-ups as no-show", permissions=["change"])
+    def no_show(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
+        self._transition(request, queryset, FollowUpStatus.NO_SHOW, "Marked as no-show")
 
     @admin.action(description="Cancel selected follow-ups", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
-        self.run_service(
-            request, queryset, lambda f: services.follow_up_cancel(follow_up=f), "Cancelled"
+        self._transition(request, queryset, FollowUpStatus.CANCELLED, "Cancelled")
+
+    def agenda_view(self, request: HttpRequest) -> HttpResponse:
+        """A day per clinician: bookings with their check-in, no-show and cancel buttons, and
+        the free slots between them, each a link to book it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = AgendaForm(request.GET or None)
+        day = form.cleaned_data["date"] if form.is_valid() and form.cleaned_data["date"] else None
+        day = day or timezone.localdate()
+        if request.method == "POST":
+            return self._agenda_post(request)
+        chosen = form.cleaned_data.get("clinician") if form.is_valid() else None
+        follow_ups = list(selectors.agenda(day=day, clinician_id=chosen.pk if chosen else None))
+        clinicians = [chosen] if chosen else _clinicians()
+        columns = []
+        for clinician in clinicians:
+            booked = [f for f in follow_ups if f.clinician_id == clinician.pk]
+            for follow_up in booked:
+                follow_up.moves = [  # type: ignore[attr-defined]
+                    (to, label) for to, label in AGENDA_MOVES if follow_up.status in TRANSITIONS[to]
+                ]
+            slots = selectors.free_slots(clinician_id=clinician.pk, day=day)
+            columns.append({"clinician": clinician, "follow_ups": booked, "free_slots": slots})
+        audit.access_record(
+            request=request, action="admin.followup.agenda", status=200, records=follow_ups
         )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Agenda for {day:%A %d %B %Y}",
+            "opts": self.model._meta,
+            "form": form,
+            "day": day,
+            "previous_day": day - datetime.timedelta(days=1),
+            "next_day": day + datetime.timedelta(days=1),
+            "chosen": chosen,
+            "columns": columns,
+            "can_change": self.has_change_permission(request),
+            "can_add": self.has_add_permission(request),
+        }
+        return TemplateResponse(request, "admin/treatments/followup/agenda.html", context)
+
+    def _agenda_post(self, request: HttpRequest) -> HttpResponse:
+        if request.POST.get("calendar") == "issue":
+            url = request.build_absolute_uri(
+                calendar_feed_url(services.calendar_feed_issue(clinician=request.user))
+            )
+            self.message_user(
+                request,
+                f"Your calendar address (keep it private; issuing a new one stops this one): {url}",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        to = request.POST.get("to", "")
+        follow_up = FollowUp.objects.filter(pk=request.POST.get("follow_up") or 0).first()
+        if follow_up is None or to not in dict(AGENDA_MOVES):
+            self.message_user(request, "Choose a follow-up and what to do.", messages.ERROR)
+        else:
+            self._transition(request, [follow_up], to, dict(AGENDA_MOVES)[to])
+        return HttpResponseRedirect(request.get_full_path())
+
+
+# The buttons on an agenda row: target status and its label, per current status.
+AGENDA_MOVES = [
+    (FollowUpStatus.SCHEDULED, "Book"),
+    (FollowUpStatus.CONFIRMED, "Confirm"),
+    (FollowUpStatus.CHECKED_IN, "Check in"),
+    (FollowUpStatus.NO_SHOW, "No-show"),
+    (FollowUpStatus.CANCELLED, "Cancel"),
+]
+
+
+class AgendaForm(forms.Form):
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    clinician = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True, groups__name=CLINICIAN),
+        required=False,
+        empty_label="All clinicians",
+    )
+
+
+def _clinicians() -> list[Any]:
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=CLINICIAN)
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+admin.site.register(FollowUp, FollowUpAdmin)
+
+
+@admin.register(FollowUpRule)
+class FollowUpRuleAdmin(ClinicalModelAdmin):
+    """What a completed session proposes; the clinic admin keeps these."""
+
+    list_display = [
+        "name",
+        "kind",
+        "treatment",
+        "days_after",
+        "at_course_interval",
+        "while_sessions_remain",
+        "minutes",
+        "active",
+    ]
+    list_filter = ["active", "kind"]
+
+
+class DeliveryInline(ClinicalInline, admin.TabularInline):
+    model = ReminderDelivery
+    fields = ["at", "attempt", "channel", "outcome", "reason", "key"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ClinicalModelAdmin):
+    """Whether each reminder went out; written only by the dispatch task."""
+
+    list_display = ["due_at", "follow_up", "hours_before", "status", "attempts"]
+    list_filter = ["status", "hours_before"]
+    date_hierarchy = "due_at"
+    list_select_related = ["follow_up"]
+    readonly_fields = [
+        "follow_up",
+        "hours_before",
+        "appointment_at",
+        "due_at",
+        "next_attempt_at",
+        "attempts",
+        "status",
+    ]
+    inlines = [DeliveryInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Injectate)

@@ -1,24 +1,46 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from clinic.api.base import RecordViewSet
-from treatments import services
+from clinic.permissions import VIEW, allowed
+from treatments import selectors, services
 from treatments.filters import CourseFilter, FollowUpFilter, SessionFilter, SideEffectFilter
-from treatments.models import FollowUp, InjectionSession, SideEffect, TreatmentCourse
+from treatments.models import (
+    FollowUp,
+    FollowUpStatus,
+    InjectionSession,
+    SideEffect,
+    TreatmentCourse,
+)
 from treatments.selectors import sessions_with_parts
 from treatments.serializers import (
     AddendumSerializer,
+    AgendaQuerySerializer,
+    CalendarFeedSerializer,
     CancelSerializer,
     CourseSerializer,
     FollowUpSerializer,
+    FreeSlotsQuerySerializer,
+    OverdueCourseSerializer,
+    OverdueQuerySerializer,
+    RescheduleSerializer,
     SessionSerializer,
     SideEffectSerializer,
+    SlotSerializer,
 )
+from treatments.views import calendar_feed_url
 
 
 class CourseViewSet(RecordViewSet):
@@ -27,6 +49,19 @@ class CourseViewSet(RecordViewSet):
     filterset_class = CourseFilter
     ordering_fields = ["start_date", "created_at", "id"]
     ordering = ["-start_date", "-id"]
+
+    @extend_schema(
+        parameters=[OverdueQuerySerializer], responses=OverdueCourseSerializer(many=True)
+    )
+    @action(detail=False, methods=["get"], permission_action=VIEW, filter_backends=[])
+    def overdue(self, request: Request) -> Response:
+        """Active courses whose next session is overdue and not booked, most overdue first."""
+        query = _query(OverdueQuerySerializer, request)
+        courses = selectors.courses_overdue(on=query.get("on") or timezone.localdate())
+        page = self.paginate_queryset(courses)
+        return self.get_paginated_response(
+            OverdueCourseSerializer(page, many=True, context=self.get_serializer_context()).data
+        )
 
 
 class SessionViewSet(RecordViewSet):
@@ -85,14 +120,120 @@ class SideEffectViewSet(RecordViewSet):
 
 
 class FollowUpViewSet(RecordViewSet):
-    queryset = FollowUp.objects.all()
+    """Follow-up bookings: the day's agenda, free slots, and moving a booking through its day
+    (book a proposal, confirm, check in, complete, no-show, cancel)."""
+
+    queryset = FollowUp.objects.select_related("patient")
     serializer_class = FollowUpSerializer
     filterset_class = FollowUpFilter
     ordering_fields = ["starts_at", "created_at", "id"]
     ordering = ["starts_at", "id"]
 
+    @extend_schema(parameters=[AgendaQuerySerializer], responses=FollowUpSerializer(many=True))
+    @action(detail=False, methods=["get"], permission_action=VIEW, filter_backends=[])
+    def agenda(self, request: Request) -> Response:
+        """A day's follow-ups (today unless ``date`` is given), by clinician and time; for one
+        clinician with ``clinician``. Cancelled bookings are left out."""
+        query = _query(AgendaQuerySerializer, request)
+        follow_ups = list(
+            selectors.agenda(
+                day=query.get("date") or timezone.localdate(),
+                clinician_id=query["clinician"].pk if "clinician" in query else None,
+            )
+        )
+        self.read_records = follow_ups
+        return Response(self.get_serializer(follow_ups, many=True).data)
+
+    @extend_schema(parameters=[FreeSlotsQuerySerializer], responses=SlotSerializer(many=True))
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="free-slots",
+        permission_action=VIEW,
+        filter_backends=[],
+    )
+    def free_slots(self, request: Request) -> Response:
+        """A clinician's free times of ``minutes`` (30 by default) on a day, within clinic
+        hours and not in the past."""
+        query = _query(FreeSlotsQuerySerializer, request)
+        slots = selectors.free_slots(
+            clinician_id=query["clinician"].pk,
+            day=query.get("date") or timezone.localdate(),
+            minutes=query["minutes"],
+        )
+        return Response(SlotSerializer(slots, many=True).data)
+
+    @extend_schema(request=RescheduleSerializer, responses=FollowUpSerializer)
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request: Request, pk: str | None = None) -> Response:
+        """Move the follow-up (same length unless ``ends_at`` is given); its reminders follow."""
+        body = RescheduleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        clinician = body.validated_data.get("clinician")
+        follow_up = services.follow_up_reschedule(
+            follow_up=self.get_object(),
+            starts_at=body.validated_data["starts_at"],
+            ends_at=body.validated_data.get("ends_at"),
+            clinician_id=clinician.pk if clinician else None,
+        )
+        return self.respond_with(follow_up)
+
+    def _move(self, to: str) -> Response:
+        follow_up = services.follow_up_transition(follow_up=self.get_object(), to=to)
+        return self.respond_with(follow_up)
+
+    @extend_schema(request=None, responses=FollowUpSerializer)
+    @action(detail=True, methods=["post"])
+    def book(self, request: Request, pk: str | None = None) -> Response:
+        """Book a proposed follow-up at its proposed time (move it with reschedule instead)."""
+        return self._move(FollowUpStatus.SCHEDULED)
+
+    @extend_schema(request=None, responses=FollowUpSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str | None = None) -> Response:
+        """The patient confirmed they will come."""
+        return self._move(FollowUpStatus.CONFIRMED)
+
+    @extend_schema(request=None, responses=FollowUpSerializer)
+    @action(detail=True, methods=["post"], url_path="check-in")
+    def check_in(self, request: Request, pk: str | None = None) -> Response:
+        """The patient arrived (on the day of the appointment)."""
+        return self._move(FollowUpStatus.CHECKED_IN)
+
+    @extend_schema(request=None, responses=FollowUpSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        return self._move(FollowUpStatus.COMPLETED)
+
+    @extend_schema(request=None, responses=FollowUpSerializer)
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request: Request, pk: str | None = None) -> Response:
+        """The patient did not come (after the start time)."""
+        return self._move(FollowUpStatus.NO_SHOW)
+
     @extend_schema(request=None, responses=FollowUpSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        """Cancel a proposed, scheduled or confirmed follow-up."""
-        return self.respond_with(services.follow_up_cancel(follow_up=self.get_object()))
+        """Cancel a proposed, scheduled or confirmed follow-up; its reminders are not sent."""
+        return self._move(FollowUpStatus.CANCELLED)
+
+
+def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    query = serializer_class(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+class CalendarFeedView(APIView):
+    """Issue a new secret address for the requesting clinician's calendar feed (iCalendar, their
+    upcoming bookings without clinical detail). The previous address stops working."""
+
+    permission_classes = [IsAuthenticated]  # and the role check below
+
+    @extend_schema(request=None, responses={201: CalendarFeedSerializer})
+    def post(self, request: Request) -> Response:
+        if not allowed(request.user, FollowUp, VIEW):
+            raise PermissionDenied("Your role does not allow this.")
+        secret = services.calendar_feed_issue(clinician=request.user)
+        url = request.build_absolute_uri(calendar_feed_url(secret))
+        return Response(CalendarFeedSerializer({"url": url}).data, status=201)

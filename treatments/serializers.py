@@ -5,11 +5,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
 from rest_framework import serializers
 
 from clinic.api.base import ModelCleanSerializer, RoleFieldsMixin, StrictFieldsMixin
-from clinic.api.errors import Conflict
 from patients.serializers import RECORD_READ_ONLY
 from treatments import services
 from treatments.models import (
@@ -21,7 +19,6 @@ from treatments.models import (
     SideEffect,
     TreatmentCourse,
 )
-from treatments.models.follow_ups import OVERLAP_RULE
 
 
 class CourseSerializer(ModelCleanSerializer):
@@ -227,27 +224,20 @@ class FollowUpSerializer(ModelCleanSerializer):
     """A booking. Two requests racing for the same slot: one wins, the other gets 409 naming
     the booking that won."""
 
-    def save(self, **kwargs: Any) -> FollowUp:
-        try:
-            return super().save(**kwargs)
-        except IntegrityError as error:
-            diag = getattr(error.__cause__, "diag", None)
-            if getattr(diag, "constraint_name", None) != OVERLAP_RULE:
-                raise
-            booking = FollowUp(**{**self.validated_data, **kwargs})
-            if self.instance is not None:
-                booking.pk = self.instance.pk
-            clash = booking.clashing_booking()
-            message = clash.describe_as_clash() if clash else "That time was just booked."
-            conflict = Conflict(message)
-            conflict.detail = {"starts_at": [message]}
-            raise conflict from error
+    patient_name = serializers.CharField(source="patient.__str__", read_only=True)
+
+    def create(self, validated_data: dict[str, Any]) -> FollowUp:
+        return services.follow_up_book(fields=validated_data)
+
+    def update(self, instance: FollowUp, validated_data: dict[str, Any]) -> FollowUp:
+        return services.follow_up_update(follow_up=instance, fields=validated_data)
 
     class Meta:
         model = FollowUp
         fields = [
             "id",
             "patient",
+            "patient_name",
             "course",
             "session",
             "kind",
@@ -264,3 +254,59 @@ class FollowUpSerializer(ModelCleanSerializer):
 
 class CancelSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
+
+
+class RescheduleSerializer(StrictFieldsMixin, serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(
+        required=False, help_text="Defaults to the same length as before."
+    )
+    clinician = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        help_text="Move to another clinician; defaults to the same one.",
+    )
+
+
+class AgendaQuerySerializer(StrictFieldsMixin, serializers.Serializer):
+    date = serializers.DateField(required=False, help_text="The day; today when left out.")
+    clinician = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), required=False
+    )
+
+
+class FreeSlotsQuerySerializer(AgendaQuerySerializer):
+    clinician = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True)
+    )
+    minutes = serializers.IntegerField(min_value=5, max_value=240, default=30)
+
+
+class SlotSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class OverdueQuerySerializer(StrictFieldsMixin, serializers.Serializer):
+    on = serializers.DateField(required=False, help_text="Overdue as of this day; today.")
+
+
+class OverdueCourseSerializer(CourseSerializer):
+    """A course whose next session is overdue, with when it was due."""
+
+    sessions_done = serializers.IntegerField(read_only=True)
+    next_due = serializers.DateField(read_only=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Counted from the dates and statuses of sessions, which every role that books reads.
+        return super().get_fields() | {
+            "sessions_done": serializers.IntegerField(read_only=True),
+            "next_due": serializers.DateField(read_only=True),
+        }
+
+    class Meta(CourseSerializer.Meta):
+        fields = [*CourseSerializer.Meta.fields, "sessions_done", "next_due"]
+
+
+class CalendarFeedSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="Shown once; keep it private.")

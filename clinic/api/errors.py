@@ -23,7 +23,7 @@ from rest_framework.views import exception_handler
 
 from clinic import audit
 from clinic.db import database_rules
-from clinic.errors import RecordLocked
+from clinic.errors import Clash, RecordLocked
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +104,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = integrity_error(exc)
     elif isinstance(exc, RecordLocked):
         exc = Conflict(str(exc))
+    elif isinstance(exc, Clash):
+        conflict = Conflict(str(exc))
+        conflict.detail = {exc.field: [conflict.detail]}
+        exc = conflict
     response = exception_handler(exc, context)
     if response is None:
         return None

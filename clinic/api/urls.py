@@ -5,7 +5,13 @@ from rest_framework.routers import DefaultRouter
 
 from clinic.api.auth import TokenView
 from patients.api import ConditionViewSet, OutcomeScoreViewSet, PatientViewSet
-from treatments.api import CourseViewSet, FollowUpViewSet, SessionViewSet, SideEffectViewSet
+from treatments.api import (
+    CalendarFeedView,
+    CourseViewSet,
+    FollowUpViewSet,
+    SessionViewSet,
+    SideEffectViewSet,
+)
 
 router = DefaultRouter()
 router.register("patients", PatientViewSet, basename="patient")
@@ -18,5 +24,6 @@ router.register("outcomes", OutcomeScoreViewSet, basename="outcome")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("calendar-feed/", CalendarFeedView.as_view(), name="calendar-feed-issue"),
     path("", include(router.urls)),
 ]

@@ -8,9 +8,11 @@ from django.urls import reverse
 from tests.factories import (
     FollowUpFactory,
     OutcomeScoreFactory,
+    ReminderFactory,
     SideEffectFactory,
     SiteFactory,
 )
+from treatments.models import FollowUpRule
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +38,8 @@ def records():
         "injectate": site.injectate,
         "sideeffect": side_effect,
         "followup": follow_up,
+        "followuprule": FollowUpRule.objects.order_by("id").first(),
+        "reminder": ReminderFactory(follow_up=follow_up),
     }
 
 

@@ -4,8 +4,10 @@ requests racing for one slot get one booking and one clear refusal."""
 from __future__ import annotations
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from tests.factories import ClinicianFactory, FollowUpFactory, PatientFactory, clinic_slot
@@ -108,7 +110,8 @@ def test_a_booking_that_loses_the_race_gets_409_naming_the_winner(api, clinician
 
     def not_yet_committed(self):
         calls.append(self)
-        return None if len(calls) == 1 else check(self)  # validation ran before the winner
+        # The serializer's and the service's validation ran before the winner committed.
+        return None if len(calls) <= 2 else check(self)
 
     monkeypatch.setattr(FollowUp, "clashing_booking", not_yet_committed)
     response = api.post(
@@ -118,3 +121,41 @@ def test_a_booking_that_loses_the_race_gets_409_naming_the_winner(api, clinician
     assert response.json()["title"] == "Conflict"
     assert f"follow-up {winner.pk}" in response.json()["errors"]["starts_at"][0]
     assert FollowUp.objects.filter(clinician=clinician).count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_requests_racing_for_one_slot_get_one_booking(clinician):
+    """Two front-desk requests for the same slot at the same moment: one booking is made, the
+    other request is refused with a message naming it (400 or 409, depending on timing)."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    token = Token.objects.create(user=clinician).key
+    slot = clinic_slot(hour=11)
+    bodies = [
+        booking(PatientFactory(), clinician, slot),
+        booking(PatientFactory(), clinician, slot),
+    ]
+    start = threading.Barrier(2)
+    responses = []
+
+    def post(body):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        try:
+            start.wait()
+            responses.append(client.post(URL, body, format="json"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(r.status_code for r in responses)[0] == 201
+    refused = [r for r in responses if r.status_code != 201]
+    assert len(refused) == 1 and refused[0].status_code in (400, 409)
+    winner = FollowUp.objects.get(clinician=clinician)
+    assert f"follow-up {winner.pk}" in refused[0].json()["errors"]["starts_at"][0]

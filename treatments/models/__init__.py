@@ -1,7 +1,21 @@
 from __future__ import annotations
 
 from treatments.models.courses import CourseStatus, TreatmentCourse, TreatmentKind
-from treatments.models.follow_ups import FollowUp, FollowUpKind, FollowUpStatus
+from treatments.models.follow_ups import (
+    BOOKED,
+    FollowUp,
+    FollowUpKind,
+    FollowUpRule,
+    FollowUpStatus,
+)
+from treatments.models.reminders import (
+    CalendarFeed,
+    DeliveryChannel,
+    DeliveryOutcome,
+    Reminder,
+    ReminderDelivery,
+    ReminderStatus,
+)
 from treatments.models.sessions import (
     Activation,
     Addendum,
@@ -27,7 +41,15 @@ from treatments.models.side_effects import (
 )
 
 __all__ = [
+    "BOOKED",
     "Activation",
+    "CalendarFeed",
+    "DeliveryChannel",
+    "DeliveryOutcome",
+    "FollowUpRule",
+    "Reminder",
+    "ReminderDelivery",
+    "ReminderStatus",
     "Addendum",
     "Anaesthetic",
     "Anticoagulant",

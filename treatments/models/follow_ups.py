@@ -7,14 +7,18 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from clinic.db import choices_constraint
 from clinic.history import track
 from clinic.models import TimeStamped
+from treatments.models.courses import TreatmentKind
 
 OVERLAP_RULE = "treatments_followup_no_overlap_per_clinician"
+MAX_RULE_DAYS = 365
+MAX_RULE_MINUTES = 240
 
 
 class TsTzRange(models.Func):
@@ -50,6 +54,12 @@ class FollowUpStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
     NO_SHOW = "no_show", "No-show"
+
+
+# Booked: the patient is expected and is reminded. Proposed entries and cancelled bookings hold
+# no time in the clinician's day.
+BOOKED = (FollowUpStatus.SCHEDULED, FollowUpStatus.CONFIRMED)
+HOLDS_NO_TIME = (FollowUpStatus.PROPOSED, FollowUpStatus.CANCELLED)
 
 
 @track()
@@ -94,14 +104,15 @@ class FollowUp(TimeStamped):
                 name="treatments_followup_ends_after_start",
                 violation_error_message="A follow-up must end after it starts.",
             ),
-            # A clinician is never booked twice at once; cancelled bookings free their time.
+            # A clinician is never booked twice at once; proposals and cancelled bookings hold
+            # no time.
             ExclusionConstraint(
                 name=OVERLAP_RULE,
                 expressions=[
                     ("clinician", RangeOperators.EQUAL),
                     (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
                 ],
-                condition=~models.Q(status=FollowUpStatus.CANCELLED),
+                condition=~models.Q(status__in=HOLDS_NO_TIME),
                 violation_error_message="The clinician already has a booking at that time.",
             ),
             choices_constraint(table="treatments_followup", field="kind", choices=FollowUpKind),
@@ -129,7 +140,7 @@ class FollowUp(TimeStamped):
         """Another live booking of the same clinician that overlaps this one."""
         return (
             FollowUp.objects.exclude(pk=self.pk)
-            .exclude(status=FollowUpStatus.CANCELLED)
+            .exclude(status__in=HOLDS_NO_TIME)
             .filter(
                 clinician_id=self.clinician_id,
                 starts_at__lt=self.ends_at,
@@ -147,7 +158,7 @@ class FollowUp(TimeStamped):
             outside = outside_clinic_hours(self.starts_at, self.ends_at)
             if outside:
                 errors["starts_at"] = outside
-            elif self.clinician_id and self.status != FollowUpStatus.CANCELLED:
+            elif self.clinician_id and self.status not in HOLDS_NO_TIME:
                 clash = self.clashing_booking()
                 if clash:
                     errors["starts_at"] = clash.describe_as_clash()
@@ -157,3 +168,82 @@ class FollowUp(TimeStamped):
                 errors[field] = f"This {field} belongs to another patient."
         if errors:
             raise ValidationError(errors)
+
+
+@track()
+class FollowUpRule(TimeStamped):
+    """A follow-up the clinic proposes after a completed session; the clinic admin keeps these.
+
+    The follow-up falls ``days_after`` the session, or one course interval after it; a rule
+    ``while_sessions_remain`` applies only while the course has planned sessions still to give.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=24, choices=FollowUpKind.choices)
+    treatment = models.CharField(
+        max_length=16,
+        choices=TreatmentKind.choices,
+        blank=True,
+        help_text="Only for courses of this treatment; blank for every session.",
+    )
+    days_after = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RULE_DAYS)],
+        help_text="Days after the session. Leave blank to use the course's interval.",
+    )
+    at_course_interval = models.BooleanField(
+        "at the course's interval",
+        default=False,
+        help_text="One planned interval of the course after the session.",
+    )
+    while_sessions_remain = models.BooleanField(
+        default=False, help_text="Only while the course has planned sessions left to give."
+    )
+    minutes = models.PositiveSmallIntegerField(
+        "length in minutes",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(MAX_RULE_MINUTES)],
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "follow-up rule"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(days_after__isnull=True, at_course_interval=True)
+                | models.Q(days_after__isnull=False, at_course_interval=False),
+                name="treatments_followuprule_one_timing",
+                violation_error_message=(
+                    "Give either a number of days or the course's interval, not both."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(days_after__isnull=True)
+                | models.Q(days_after__range=(1, MAX_RULE_DAYS)),
+                name="treatments_followuprule_days_after_range",
+                violation_error_message=f"Days after must be between 1 and {MAX_RULE_DAYS}.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(minutes__range=(5, MAX_RULE_MINUTES)),
+                name="treatments_followuprule_minutes_range",
+                violation_error_message=f"Length must be 5 to {MAX_RULE_MINUTES} minutes.",
+            ),
+            choices_constraint(table="treatments_followuprule", field="kind", choices=FollowUpKind),
+            choices_constraint(
+                table="treatments_followuprule",
+                field="treatment",
+                choices=TreatmentKind,
+                blank=True,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if (self.days_after is None) == (not self.at_course_interval):
+            raise ValidationError(
+                {"days_after": "Give either a number of days or the course's interval, not both."}
+            )

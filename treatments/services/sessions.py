@@ -10,20 +10,13 @@ from django.utils import timezone
 from clinic.errors import RecordLocked
 from treatments.models import (
     Addendum,
-    FollowUp,
-    FollowUpStatus,
     Injectate,
     InjectionSession,
     InjectionSite,
     SessionStatus,
     SideEffect,
 )
-
-CANCELLABLE_FOLLOW_UP = (
-    FollowUpStatus.PROPOSED,
-    FollowUpStatus.SCHEDULED,
-    FollowUpStatus.CONFIRMED,
-)
+from treatments.services.follow_ups import follow_ups_propose
 
 
 def session_cancel(*, session: InjectionSession, reason: str) -> InjectionSession:
@@ -41,20 +34,6 @@ def session_cancel(*, session: InjectionSession, reason: str) -> InjectionSessio
     return session
 
 
-def follow_up_cancel(*, follow_up: FollowUp) -> FollowUp:
-    with transaction.atomic():
-        follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
-        if follow_up.status == FollowUpStatus.CANCELLED:
-            return follow_up
-        if follow_up.status not in CANCELLABLE_FOLLOW_UP:
-            raise ValidationError(
-                {"status": f"A {follow_up.get_status_display().lower()} follow-up stays as it is."}
-            )
-        follow_up.status = FollowUpStatus.CANCELLED
-        follow_up.save(update_fields=["status", "updated_at"])
-    return follow_up
-
-
 def session_create(
     *,
     fields: dict[str, Any],
@@ -70,6 +49,7 @@ def session_create(
         session.full_clean(validate_constraints=False)
         session.save()
         _replace_parts(session=session, injectates=injectates, sites=sites)
+        follow_ups_propose(session=session)
     return session
 
 
@@ -92,6 +72,7 @@ def session_update(
         session.full_clean(validate_constraints=False)
         session.save()
         _replace_parts(session=session, injectates=injectates, sites=sites)
+        follow_ups_propose(session=session)
     return session
 
 

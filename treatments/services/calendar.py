@@ -1,0 +1,24 @@
+"""Each clinician's secret calendar address for their bookings."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.base_user import AbstractBaseUser
+
+from treatments.models import CalendarFeed
+
+
+def secret_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def calendar_feed_issue(*, clinician: AbstractBaseUser) -> str:
+    """A new secret for the clinician's calendar feed; the previous one stops working. Only its
+    digest is stored, so the secret is shown once, here."""
+    secret = secrets.token_urlsafe(32)
+    CalendarFeed.objects.update_or_create(
+        clinician=clinician, defaults={"secret_digest": secret_digest(secret)}
+    )
+    return secret

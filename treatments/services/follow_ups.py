@@ -1,0 +1,217 @@
+"""Booking, moving and attending follow-ups, and the follow-ups a completed session calls for."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from clinic.errors import Clash
+from treatments.models import (
+    BOOKED,
+    CourseStatus,
+    FollowUp,
+    FollowUpRule,
+    FollowUpStatus,
+    InjectionSession,
+    Reminder,
+    ReminderStatus,
+    SessionStatus,
+)
+from treatments.models.follow_ups import OVERLAP_RULE
+from treatments.selectors import Slot, clinic_day, free_slots
+from treatments.services.reminders import reminders_sync
+
+Status = FollowUpStatus
+# Which statuses a follow-up may come from to reach each status.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.SCHEDULED: (Status.PROPOSED,),
+    Status.CONFIRMED: (Status.PROPOSED, Status.SCHEDULED),
+    Status.CHECKED_IN: (Status.SCHEDULED, Status.CONFIRMED),
+    Status.COMPLETED: (Status.CHECKED_IN,),
+    Status.NO_SHOW: (Status.SCHEDULED, Status.CONFIRMED),
+    Status.CANCELLED: (Status.PROPOSED, Status.SCHEDULED, Status.CONFIRMED),
+}
+MOVABLE = (Status.PROPOSED, Status.SCHEDULED, Status.CONFIRMED)
+SEARCH_DAYS = 28  # how far ahead a proposal looks for a free slot
+
+
+def follow_up_save(*, follow_up: FollowUp) -> FollowUp:
+    """Save a new or changed follow-up as given, and make its reminders match it."""
+    with transaction.atomic():
+        _save_booking(follow_up)
+        reminders_sync(follow_up=follow_up)
+    return follow_up
+
+
+def follow_up_book(*, fields: dict[str, Any]) -> FollowUp:
+    return follow_up_save(follow_up=FollowUp(**fields))
+
+
+def follow_up_update(*, follow_up: FollowUp, fields: dict[str, Any]) -> FollowUp:
+    with transaction.atomic():
+        follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        for name, value in fields.items():
+            setattr(follow_up, name, value)
+        return follow_up_save(follow_up=follow_up)
+
+
+def follow_up_reschedule(
+    *,
+    follow_up: FollowUp,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime | None = None,
+    clinician_id: int | None = None,
+) -> FollowUp:
+    """Move a follow-up, keeping its length unless ``ends_at`` is given. The new time is booked
+    (scheduled) and waits for the patient's confirmation; reminders follow the new time."""
+    with transaction.atomic():
+        follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        if follow_up.status not in MOVABLE:
+            raise ValidationError(
+                {"status": f"A {follow_up.get_status_display().lower()} follow-up cannot move."}
+            )
+        length = follow_up.ends_at - follow_up.starts_at
+        follow_up.starts_at = starts_at
+        follow_up.ends_at = ends_at or starts_at + length
+        if clinician_id is not None:
+            follow_up.clinician_id = clinician_id
+        follow_up.status = Status.SCHEDULED
+        _save_booking(follow_up)
+        reminders_sync(follow_up=follow_up)
+    return follow_up
+
+
+def follow_up_transition(*, follow_up: FollowUp, to: str) -> FollowUp:
+    """Book a proposal, confirm, check in, complete, mark a no-show or cancel.
+
+    Check-in is on the day of the appointment; a no-show only once its start time has passed.
+    Doing the same twice is harmless.
+    """
+    with transaction.atomic():
+        follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        if follow_up.status == to:
+            return follow_up
+        if follow_up.status not in TRANSITIONS[to]:
+            current = follow_up.get_status_display().lower()
+            target = Status(to).label.lower()
+            raise ValidationError({"status": f"A {current} follow-up cannot become {target}."})
+        now = timezone.now()
+        if to == Status.CHECKED_IN and timezone.localdate(follow_up.starts_at) != (
+            timezone.localdate(now)
+        ):
+            raise ValidationError({"status": "Check in on the day of the appointment."})
+        if to == Status.NO_SHOW and follow_up.starts_at > now:
+            raise ValidationError(
+                {"status": "A follow-up becomes a no-show only after its start time."}
+            )
+        was_proposed = follow_up.status == Status.PROPOSED
+        follow_up.status = to
+        if was_proposed and to in BOOKED:
+            _save_booking(follow_up)  # a proposal held no time: check the slot is still free
+        else:
+            follow_up.save(update_fields=["status", "updated_at"])
+        reminders_sync(follow_up=follow_up)
+    return follow_up
+
+
+def follow_ups_mark_no_show(*, before: datetime.datetime) -> int:
+    """Booked follow-ups that ended before ``before`` and were never checked in: no-shows."""
+    with transaction.atomic():
+        missed = FollowUp.objects.filter(status__in=BOOKED, ends_at__lt=before)
+        Reminder.objects.filter(follow_up__in=missed, status=ReminderStatus.PENDING).update(
+            status=ReminderStatus.CANCELLED, updated_at=timezone.now()
+        )
+        return missed.update(status=Status.NO_SHOW, updated_at=timezone.now())
+
+
+def _save_booking(follow_up: FollowUp) -> None:
+    """Validate and save; a booking that lost a race for its slot raises ``Clash`` naming the
+    booking that won (the database's exclusion constraint is the last word)."""
+    follow_up.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            follow_up.save()
+    except IntegrityError as error:
+        diag = getattr(error.__cause__, "diag", None)
+        if getattr(diag, "constraint_name", None) != OVERLAP_RULE:
+            raise
+        clash = follow_up.clashing_booking()
+        message = clash.describe_as_clash() if clash else "That time was just booked."
+        raise Clash(message, field="starts_at") from error
+
+
+def follow_ups_propose(*, session: InjectionSession) -> list[FollowUp]:
+    """The follow-ups a completed session calls for under the clinic's active rules, proposed in
+    the clinician's first free slot from the day each is due. A rule already followed for this
+    session (proposed, booked, dropped or attended) is not proposed again."""
+    if session.status != SessionStatus.COMPLETED:
+        return []
+    course = session.course
+    rules = FollowUpRule.objects.filter(active=True)
+    if course is None:
+        rules = rules.filter(treatment="", at_course_interval=False, while_sessions_remain=False)
+    else:
+        rules = rules.filter(Q(treatment="") | Q(treatment=course.planned_treatment))
+    followed = set(session.follow_ups.values_list("kind", flat=True))
+    done = (
+        course.sessions.filter(status=SessionStatus.COMPLETED).count() if course is not None else 0
+    )
+    proposals = []
+    for rule in rules.order_by("days_after", "id"):
+        if rule.kind in followed:
+            continue
+        if (rule.while_sessions_remain or rule.at_course_interval) and (
+            course is None or course.status != CourseStatus.ACTIVE
+        ):
+            continue
+        if rule.while_sessions_remain and done >= course.planned_sessions:  # type: ignore[union-attr]
+            continue
+        if rule.at_course_interval:
+            gap = datetime.timedelta(weeks=course.planned_interval_weeks)  # type: ignore[union-attr]
+        else:
+            gap = datetime.timedelta(days=rule.days_after or 0)
+        due = max(
+            timezone.localdate(session.performed_at) + gap,
+            timezone.localdate() + datetime.timedelta(days=1),
+        )
+        slot = _first_free_slot(clinician_id=session.clinician_id, day=due, minutes=rule.minutes)
+        proposal = FollowUp(
+            patient_id=session.patient_id,
+            course=course,
+            session=session,
+            kind=rule.kind,
+            clinician_id=session.clinician_id,
+            status=Status.PROPOSED,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            notes=f"Proposed by the rule “{rule.name}”; due {due:%d %b %Y}.",
+        )
+        proposal.save()
+        followed.add(rule.kind)
+        proposals.append(proposal)
+    return proposals
+
+
+def _first_free_slot(*, clinician_id: int, day: datetime.date, minutes: int) -> Slot:
+    """The first free time from ``day`` on, avoiding other proposals too; when every day is
+    full, opening time on the first clinic day (the front desk moves it)."""
+    first_open = None
+    for offset in range(SEARCH_DAYS):
+        candidate = day + datetime.timedelta(days=offset)
+        slots = free_slots(
+            clinician_id=clinician_id, day=candidate, minutes=minutes, avoid_proposals=True
+        )
+        if slots:
+            return slots[0]
+        first_open = first_open or clinic_day(candidate)
+    opens = (
+        first_open[0]
+        if first_open
+        else timezone.make_aware(datetime.datetime.combine(day, datetime.time(9)))
+    )
+    return Slot(opens, opens + datetime.timedelta(minutes=minutes))
