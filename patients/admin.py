@@ -17,6 +17,7 @@ from clinic import audit
 from clinic.admin import ClinicalInline, ClinicalModelAdmin, can_review_audit
 from patients import services
 from patients.models import Condition, OutcomeScore, Patient
+from treatments import services as treatment_services
 from treatments.models import FollowUp, TreatmentCourse
 
 RECENT_ROWS = 10
@@ -129,6 +130,11 @@ class PatientAdmin(ClinicalModelAdmin):
         "recent_sessions": "treatments.injectate",
         "upcoming_follow_ups": "treatments.followup",
     }
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:  # consent or channel may have changed: upcoming reminders follow
+            treatment_services.patient_reminders_sync(patient=obj)
 
     def get_inlines(self, request: HttpRequest, obj: Patient | None) -> list[type[Any]]:
         return self.inlines if obj else []

@@ -14,6 +14,7 @@ from patients import selectors, services
 from patients.filters import ConditionFilter, OutcomeScoreFilter, PatientFilter
 from patients.models import Condition, OutcomeScore, Patient
 from patients.serializers import ConditionSerializer, OutcomeScoreSerializer, PatientSerializer
+from treatments import services as treatment_services
 from treatments.serializers import FollowUpSerializer, SessionSerializer, SideEffectSerializer
 
 
@@ -50,6 +51,10 @@ class PatientViewSet(RecordViewSet):
     search_fields = ["=mrn", "family_name", "given_name"]
     ordering_fields = ["family_name", "given_name", "birth_date", "created_at", "id"]
     ordering = ["family_name", "given_name", "id"]
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        # Consent or channel may have changed: upcoming reminders follow.
+        treatment_services.patient_reminders_sync(patient=serializer.save())
 
     @extend_schema(request=None, responses=PatientSerializer)
     @action(detail=True, methods=["post"])

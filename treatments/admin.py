@@ -383,6 +383,34 @@ class SideEffectAdmin(ClinicalModelAdmin):
         return super().has_change_permission(request, obj)
 
 
+# The buttons of an agenda row (those its status allows): target status and label.
+AGENDA_MOVES = [
+    (FollowUpStatus.SCHEDULED, "Book"),
+    (FollowUpStatus.CONFIRMED, "Confirm"),
+    (FollowUpStatus.CHECKED_IN, "Check in"),
+    (FollowUpStatus.NO_SHOW, "No-show"),
+    (FollowUpStatus.CANCELLED, "Cancel"),
+]
+
+
+class AgendaForm(forms.Form):
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    clinician = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True, groups__name=CLINICIAN),
+        required=False,
+        empty_label="All clinicians",
+    )
+
+
+def _clinicians() -> list[Any]:
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=CLINICIAN)
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+@admin.register(FollowUp)
 class FollowUpAdmin(ClinicalModelAdmin):
     list_display = ["starts_at", "ends_at", "patient", "kind", "clinician", "status"]
     list_filter = ["status", "kind", ClinicianFilter]
@@ -446,12 +474,12 @@ class FollowUpAdmin(ClinicalModelAdmin):
         the free slots between them, each a link to book it."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        form = AgendaForm(request.GET or None)
-        day = form.cleaned_data["date"] if form.is_valid() and form.cleaned_data["date"] else None
-        day = day or timezone.localdate()
         if request.method == "POST":
             return self._agenda_post(request)
-        chosen = form.cleaned_data.get("clinician") if form.is_valid() else None
+        form = AgendaForm(request.GET or None)
+        valid = form.is_valid()
+        day = (form.cleaned_data["date"] if valid else None) or timezone.localdate()
+        chosen = form.cleaned_data["clinician"] if valid else None
         follow_ups = list(selectors.agenda(day=day, clinician_id=chosen.pk if chosen else None))
         clinicians = [chosen] if chosen else _clinicians()
         columns = []
@@ -501,36 +529,6 @@ class FollowUpAdmin(ClinicalModelAdmin):
         else:
             self._transition(request, [follow_up], to, dict(AGENDA_MOVES)[to])
         return HttpResponseRedirect(request.get_full_path())
-
-
-# The buttons on an agenda row: target status and its label, per current status.
-AGENDA_MOVES = [
-    (FollowUpStatus.SCHEDULED, "Book"),
-    (FollowUpStatus.CONFIRMED, "Confirm"),
-    (FollowUpStatus.CHECKED_IN, "Check in"),
-    (FollowUpStatus.NO_SHOW, "No-show"),
-    (FollowUpStatus.CANCELLED, "Cancel"),
-]
-
-
-class AgendaForm(forms.Form):
-    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    clinician = forms.ModelChoiceField(
-        queryset=get_user_model().objects.filter(is_active=True, groups__name=CLINICIAN),
-        required=False,
-        empty_label="All clinicians",
-    )
-
-
-def _clinicians() -> list[Any]:
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=CLINICIAN)
-        .order_by("last_name", "first_name", "id")
-    )
-
-
-admin.site.register(FollowUp, FollowUpAdmin)
 
 
 @admin.register(FollowUpRule)

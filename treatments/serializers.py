@@ -226,6 +226,14 @@ class FollowUpSerializer(ModelCleanSerializer):
 
     patient_name = serializers.CharField(source="patient.__str__", read_only=True)
 
+    def validate_status(self, status: str) -> str:
+        if self.instance is not None and status != self.instance.status:
+            raise serializers.ValidationError(
+                "Change the status with the follow-up's actions: book, confirm, check-in, "
+                "complete, no-show, cancel."
+            )
+        return status
+
     def create(self, validated_data: dict[str, Any]) -> FollowUp:
         return services.follow_up_book(fields=validated_data)
 

@@ -267,3 +267,13 @@ def test_nightly_run_marks_unattended_past_bookings_as_no_show():
         attended.pk: "checked_in",
         upcoming.pk: "scheduled",
     }
+
+
+def test_status_changes_only_through_the_actions(desk):
+    follow_up = FollowUpFactory()
+    response = desk.patch(f"{URL}{follow_up.pk}/", {"status": "completed"})
+    assert response.status_code == 400
+    assert "check-in" in response.json()["errors"]["status"][0]
+    assert desk.patch(f"{URL}{follow_up.pk}/", {"notes": "Wheelchair access"}).status_code == 200
+    follow_up.refresh_from_db()
+    assert (follow_up.status, follow_up.notes) == ("scheduled", "Wheelchair access")

@@ -253,3 +253,18 @@ def test_two_dispatches_at_once_send_each_reminder_once(settings, sms_outbox):
     assert len(keys) == len(set(keys)) == 30
     assert ReminderDelivery.objects.filter(outcome="sent").count() == 30
     assert not Reminder.objects.exclude(status="sent").exists()
+
+
+@pytest.mark.django_db
+def test_consent_given_after_booking_adds_the_reminders(api, clinician):
+    patient = PatientFactory(reminder_channel="sms")
+    follow_up = book(patient, clinician=clinician)
+    assert not follow_up.reminders.exists()
+    response = api.patch(
+        f"/api/v1/patients/{patient.pk}/",
+        {"reminder_consent": True, "reminder_consent_on": timezone.localdate().isoformat()},
+    )
+    assert response.status_code == 200, response.json()
+    assert [hours for hours, _ in pending(follow_up)] == [24, 48]
+    api.patch(f"/api/v1/patients/{patient.pk}/", {"reminder_channel": "none"})
+    assert pending(follow_up) == []

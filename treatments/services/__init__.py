@@ -12,7 +12,11 @@ from treatments.services.follow_ups import (
     follow_ups_mark_no_show,
     follow_ups_propose,
 )
-from treatments.services.reminders import reminders_dispatch, reminders_sync
+from treatments.services.reminders import (
+    patient_reminders_sync,
+    reminders_dispatch,
+    reminders_sync,
+)
 from treatments.services.sessions import (
     addendum_add,
     ensure_session_editable,
@@ -36,6 +40,7 @@ __all__ = [
     "follow_up_update",
     "follow_ups_mark_no_show",
     "follow_ups_propose",
+    "patient_reminders_sync",
     "reminders_dispatch",
     "reminders_sync",
     "session_cancel",

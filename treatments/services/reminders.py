@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from patients.models import ReminderChannel
+from patients.models import Patient, ReminderChannel
 from treatments.messaging import SendFailed, send_email, send_sms
 from treatments.models import (
     BOOKED,
@@ -65,12 +65,20 @@ def reminders_sync(*, follow_up: FollowUp) -> None:
             reminder.save(update_fields=["status", "updated_at"])
 
 
+def patient_reminders_sync(*, patient: Patient) -> None:
+    """After a patient's consent or channel changed: their upcoming bookings' reminders follow."""
+    upcoming = patient.follow_ups.filter(status__in=BOOKED, starts_at__gt=timezone.now())
+    for follow_up in upcoming.select_related("patient"):
+        reminders_sync(follow_up=follow_up)
+
+
 @dataclass
 class DispatchSummary:
     outcomes: dict[str, int] = field(default_factory=dict)
 
     def add(self, outcome: str) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        key = str(outcome)  # the plain value, for logs and task results
+        self.outcomes[key] = self.outcomes.get(key, 0) + 1
 
     @property
     def total(self) -> int:
