@@ -383,7 +383,7 @@ class SideEffectAdmin(ClinicalModelAdmin):
         return super().has_change_permission(request, obj)
 
 
-# The buttons of an agenda row (those its status allows): target status and label.
+# The buttons of an agenda row (those its status allows), and what is said once done.
 AGENDA_MOVES = [
     (FollowUpStatus.SCHEDULED, "Book"),
     (FollowUpStatus.CONFIRMED, "Confirm"),
@@ -391,6 +391,13 @@ AGENDA_MOVES = [
     (FollowUpStatus.NO_SHOW, "No-show"),
     (FollowUpStatus.CANCELLED, "Cancel"),
 ]
+DONE = {
+    FollowUpStatus.SCHEDULED: "Booked",
+    FollowUpStatus.CONFIRMED: "Confirmed",
+    FollowUpStatus.CHECKED_IN: "Checked in",
+    FollowUpStatus.NO_SHOW: "Marked as no-show",
+    FollowUpStatus.CANCELLED: "Cancelled",
+}
 
 
 class AgendaForm(forms.Form):
@@ -444,30 +451,33 @@ class FollowUpAdmin(ClinicalModelAdmin):
                 initial[name] = timezone.localtime(moment) if moment else None
         return initial
 
-    def _transition(self, request: HttpRequest, queryset: Any, to: str, done: str) -> None:
+    def _transition(self, request: HttpRequest, queryset: Any, to: str) -> None:
         self.run_service(
-            request, queryset, lambda f: services.follow_up_transition(follow_up=f, to=to), done
+            request,
+            queryset,
+            lambda f: services.follow_up_transition(follow_up=f, to=to),
+            DONE[to],
         )
 
     @admin.action(description="Book selected proposals", permissions=["change"])
     def book(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
-        self._transition(request, queryset, FollowUpStatus.SCHEDULED, "Booked")
+        self._transition(request, queryset, FollowUpStatus.SCHEDULED)
 
     @admin.action(description="Confirm selected follow-ups", permissions=["change"])
     def confirm(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
-        self._transition(request, queryset, FollowUpStatus.CONFIRMED, "Confirmed")
+        self._transition(request, queryset, FollowUpStatus.CONFIRMED)
 
     @admin.action(description="Check in selected follow-ups", permissions=["change"])
     def check_in(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
-        self._transition(request, queryset, FollowUpStatus.CHECKED_IN, "Checked in")
+        self._transition(request, queryset, FollowUpStatus.CHECKED_IN)
 
     @admin.action(description="Mark selected follow-ups as no-show", permissions=["change"])
     def no_show(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
-        self._transition(request, queryset, FollowUpStatus.NO_SHOW, "Marked as no-show")
+        self._transition(request, queryset, FollowUpStatus.NO_SHOW)
 
     @admin.action(description="Cancel selected follow-ups", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[FollowUp]) -> None:
-        self._transition(request, queryset, FollowUpStatus.CANCELLED, "Cancelled")
+        self._transition(request, queryset, FollowUpStatus.CANCELLED)
 
     def agenda_view(self, request: HttpRequest) -> HttpResponse:
         """A day per clinician: bookings with their check-in, no-show and cancel buttons, and
@@ -527,7 +537,7 @@ class FollowUpAdmin(ClinicalModelAdmin):
         if follow_up is None or to not in dict(AGENDA_MOVES):
             self.message_user(request, "Choose a follow-up and what to do.", messages.ERROR)
         else:
-            self._transition(request, [follow_up], to, dict(AGENDA_MOVES)[to])
+            self._transition(request, [follow_up], to)
         return HttpResponseRedirect(request.get_full_path())
 
 
