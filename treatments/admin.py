@@ -432,6 +432,11 @@ class FollowUpAdmin(ClinicalModelAdmin):
         agenda = self.admin_site.admin_view(self.agenda_view)
         return [path("agenda/", agenda, name="treatments_followup_agenda"), *super().get_urls()]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A booking's status moves through the actions (and the agenda's buttons), which know
+        # the rules: check-in on the day, no-show after the start, a proposal's slot still free.
+        return [*super().get_readonly_fields(request, obj), *(["status"] if obj else [])]
+
     def save_model(self, request: HttpRequest, obj: FollowUp, form: Any, change: bool) -> None:
         services.follow_up_save(follow_up=obj)
 

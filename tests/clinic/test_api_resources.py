@@ -149,8 +149,8 @@ RESOURCES = {
         "/api/v1/follow-ups/",
         FollowUpFactory,
         follow_up_payload,
-        ("status", "confirmed"),
-        ("status", "late"),
+        ("notes", "Needs wheelchair access"),
+        ("kind", "visit"),
     ),
     "outcomes": Resource(
         "/api/v1/outcomes/",

@@ -86,3 +86,15 @@ def test_overdue_courses_filter_in_the_course_list(front_desk):
     url = reverse("admin:treatments_treatmentcourse_changelist") + "?next_session=overdue"
     response = logged_in(front_desk).get(url)
     assert [course.pk for course in response.context["cl"].result_list] == [overdue.pk]
+
+
+def test_the_change_form_shows_the_status_without_changing_it(front_desk):
+    follow_up = FollowUpFactory()
+    client = logged_in(front_desk)
+    url = reverse("admin:treatments_followup_change", args=[follow_up.pk])
+    form = client.get(url).context["adminform"].form
+    assert "status" not in form.fields
+    assert (
+        "status"
+        in client.get(reverse("admin:treatments_followup_add")).context["adminform"].form.fields
+    )
