@@ -36,6 +36,7 @@ AUDITED_TABLES = {
     "treatments_followupevent": "pgh_id",
     "treatments_addendumevent": "pgh_id",
     "treatments_followupruleevent": "pgh_id",
+    "patients_instrumentmcidevent": "pgh_id",
     "treatments_reminderdelivery": "id",
 }
 ROW_DIGEST_SQL = "encode(sha256(convert_to(t::text, 'UTF8')), 'hex')"
@@ -58,12 +59,15 @@ def access_record(
     action: str,
     status: int,
     records: Iterable[Any] = (),
+    patient_ids: Iterable[int] = (),
     username: str = "",
 ) -> AccessLogEntry:
-    """Log one request that read patient data (or was refused, or failed to log in)."""
+    """Log one request that read patient data (or was refused, or failed to log in): the
+    patients of ``records``, and ``patient_ids`` for data that are not records (reports)."""
     user = getattr(request, "user", None)
     authenticated = user is not None and user.is_authenticated
-    patient_ids = sorted({pid for pid in map(patient_id_of, records) if pid is not None})
+    found = {pid for pid in map(patient_id_of, records) if pid is not None}
+    patient_ids = sorted(found | set(patient_ids))
     return AccessLogEntry.objects.create(
         user=user if authenticated else None,
         username=user.get_username() if authenticated else username[:150],

@@ -50,7 +50,9 @@ SCHEDULING_MODELS = (
 SEE_SCHEDULING = {model: Grant(READ) for model in SCHEDULING_MODELS}
 
 MATRIX: dict[str, dict[str, Grant]] = {
-    CLINICIAN: {model: Grant(EDIT) for model in CLINICAL_MODELS} | SEE_SCHEDULING,
+    CLINICIAN: {model: Grant(EDIT) for model in CLINICAL_MODELS}
+    | SEE_SCHEDULING
+    | {"patients.instrumentmcid": Grant(READ)},
     FRONT_DESK: {
         # Demographics, contact and reminder consent; no allergies or medication.
         "patients.patient": Grant(
@@ -76,7 +78,7 @@ MATRIX: dict[str, dict[str, Grant]] = {
     # Reviews everything, edits no clinical content; keeps the follow-up rules.
     CLINIC_ADMIN: {model: Grant(READ) for model in CLINICAL_MODELS}
     | SEE_SCHEDULING
-    | {"treatments.followuprule": Grant(EDIT)},
+    | {"treatments.followuprule": Grant(EDIT), "patients.instrumentmcid": Grant(EDIT)},
 }
 
 
@@ -120,3 +122,34 @@ def _roles(user: Any) -> frozenset[str]:
         cached = frozenset(user.groups.values_list("name", flat=True))
         user._clinic_roles = cached
     return cached
+
+
+# Reports: who may run each. Outcomes, safety and activity are clinical review (clinicians and
+# clinic admins); the front desk runs the recall list to phone patients, seeing only who and
+# how to reach them, not what was injected where.
+REVIEW = frozenset({CLINICIAN, CLINIC_ADMIN})
+REPORTS: dict[str, frozenset[str]] = {
+    "outcomes": REVIEW,
+    "safety": REVIEW,
+    "serious-events": REVIEW,
+    "activity": REVIEW,
+    "courses-ended": REVIEW,
+    "recall": REVIEW | {FRONT_DESK},
+}
+RECALL_CONTACT_COLUMNS = frozenset(
+    {"patient", "mrn", "given_name", "family_name", "phone", "email", "session", "session_date"}
+    | {"lot_number"}
+)
+
+
+def can_run_report(user: Any, name: str) -> bool:
+    if not (user and user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    return user.is_superuser or bool(_roles(user) & REPORTS[name])
+
+
+def report_columns(user: Any, name: str) -> frozenset[str] | None:
+    """The columns of a report the user sees; None for all."""
+    if name == "recall" and not (user.is_superuser or _roles(user) & REVIEW):
+        return RECALL_CONTACT_COLUMNS
+    return None

@@ -6,10 +6,12 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clinic.api import health
+from clinic.dashboard import reports_page
 from treatments.views import calendar_feed
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/reports/", admin.site.admin_view(reports_page), name="reports"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("clinic.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

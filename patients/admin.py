@@ -10,13 +10,13 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html, format_html_join, json_script
 from django.utils.safestring import SafeString
 
 from clinic import audit
 from clinic.admin import ClinicalInline, ClinicalModelAdmin, can_review_audit
-from patients import services
-from patients.models import Condition, OutcomeScore, Patient
+from patients import selectors, services
+from patients.models import Condition, InstrumentMcid, OutcomeScore, Patient
 from treatments import services as treatment_services
 from treatments.models import FollowUp, TreatmentCourse
 
@@ -106,7 +106,13 @@ class PatientAdmin(ClinicalModelAdmin):
     list_display_links = ["mrn", "family_name"]
     search_fields = ["=mrn", "family_name", "given_name"]
     list_filter = [ArchivedFilter, "sex", "reminder_channel", "anticoagulant_use"]
-    readonly_fields = ["mrn", "recent_sessions", "upcoming_follow_ups", "archived_at"]
+    readonly_fields = [
+        "mrn",
+        "score_chart",
+        "recent_sessions",
+        "upcoming_follow_ups",
+        "archived_at",
+    ]
     fieldsets = [
         (None, {"fields": ["mrn", "given_name", "family_name", "birth_date", "sex"]}),
         (
@@ -122,11 +128,13 @@ class PatientAdmin(ClinicalModelAdmin):
             },
         ),
         ("Cautions", {"fields": ["allergies", "local_anaesthetic_allergy", "anticoagulant_use"]}),
+        ("Outcome scores over time", {"fields": ["score_chart"]}),
         ("Record", {"fields": ["recent_sessions", "upcoming_follow_ups", "archived_at"]}),
     ]
     inlines = [ConditionInline, CourseInline]
     actions = ["archive", "restore"]
     needs = {
+        "score_chart": "patients.outcomescore",
         "recent_sessions": "treatments.injectate",
         "upcoming_follow_ups": "treatments.followup",
     }
@@ -154,6 +162,26 @@ class PatientAdmin(ClinicalModelAdmin):
     @admin.display(boolean=True, ordering="archived_at")
     def archived(self, patient: Patient) -> bool:
         return patient.is_archived
+
+    class Media:
+        js = ["clinic/vendor/chart-4.6.1.umd.min.js", "clinic/charts.js"]
+
+    @admin.display(description="Scores")
+    def score_chart(self, patient: Patient) -> SafeString | str:
+        """Each instrument's scores (NPRS with the pre-procedure pain of each session) over
+        time, with the completed sessions marked."""
+        if not patient.pk:
+            return "-"
+        data = selectors.patient_score_series(patient=patient)
+        if not data["datasets"]:
+            return "No outcome scores yet."
+        element = f"scores-{patient.pk}"
+        return format_html(
+            '<div style="width: 860px"><canvas id="score-chart" data-chart="{}" '
+            'data-kind="scores"></canvas></div>{}',
+            element,
+            json_script(data, element),
+        )
 
     @admin.display(description="Recent sessions")
     def recent_sessions(self, patient: Patient) -> SafeString | str:
@@ -243,3 +271,17 @@ class OutcomeScoreAdmin(ClinicalModelAdmin):
         if not change:
             obj.recorded_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
+
+
+@admin.register(InstrumentMcid)
+class InstrumentMcidAdmin(ClinicalModelAdmin):
+    """The MCID of each instrument, used to count responders in the reports."""
+
+    list_display = ["instrument", "value", "unit", "direction"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # one row per instrument, installed with the clinic
+
+    @admin.display(description="Better is")
+    def direction(self, mcid: InstrumentMcid) -> str:
+        return "lower" if mcid.better == "lower" else "higher"

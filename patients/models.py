@@ -382,3 +382,43 @@ class OutcomeScore(TimeStamped):
             errors["course"] = "This course belongs to another patient."
         if errors:
             raise ValidationError(errors)
+
+
+class McidUnit(models.TextChoices):
+    POINTS = "points", "Points"
+    PERCENT = "percent", "% of baseline"
+
+
+@track()
+class InstrumentMcid(TimeStamped):
+    """The minimal clinically important difference of an instrument: an improvement from
+    baseline at least this large makes the patient a responder. The clinic admin keeps these."""
+
+    instrument = models.CharField(max_length=16, choices=Instrument.choices, unique=True)
+    value = models.DecimalField(max_digits=5, decimal_places=1)
+    unit = models.CharField(max_length=8, choices=McidUnit.choices, default=McidUnit.POINTS)
+
+    class Meta:
+        verbose_name = "MCID"
+        verbose_name_plural = "MCIDs"
+        ordering = ["instrument"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(value__gt=0)
+                & (~models.Q(unit=McidUnit.PERCENT) | models.Q(value__lte=100)),
+                name="patients_instrumentmcid_value_positive",
+                violation_error_message="An MCID is above 0 (and at most 100 %).",
+            ),
+            choices_constraint(
+                table="patients_instrumentmcid", field="instrument", choices=Instrument
+            ),
+            choices_constraint(table="patients_instrumentmcid", field="unit", choices=McidUnit),
+        ]
+
+    def __str__(self) -> str:
+        unit = " %" if self.unit == McidUnit.PERCENT else " points"
+        return f"{self.get_instrument_display()}: {self.value}{unit}"
+
+    @property
+    def better(self) -> str:
+        return INSTRUMENTS[self.instrument].better

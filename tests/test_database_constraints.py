@@ -17,6 +17,7 @@ from django.apps import apps
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
+from patients.models import InstrumentMcid
 from tests.factories import (
     AddendumFactory,
     ConditionFactory,
@@ -75,6 +76,13 @@ def before_session(row: Any) -> dict[str, Any]:
 PRP = {"prp": True}
 EXOSOME = {"exosome": True}
 SALINE = {"kind": "saline", "dextrose_pct": None, "anaesthetic": "", "anaesthetic_pct": None}
+
+
+def McidFactory() -> InstrumentMcid:  # noqa: N802 - used like the factories beside it
+    """The installed NPRS MCID (one row per instrument exists from the start)."""
+    return InstrumentMcid.objects.get(instrument="nprs")
+
+
 CASES: list[tuple[str, Callable[..., Any], dict[str, Any], Updates]] = [
     # Patient
     ("patients_patient_mrn_unique", PatientFactory, {}, other_patients_mrn),
@@ -299,6 +307,16 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], Updates]] = [
         },
     ),
     ("treatments_followup_status_valid", FollowUpFactory, {}, {"status": "late"}),
+    # MCID
+    ("patients_instrumentmcid_value_positive", McidFactory, {}, {"value": 0}),
+    ("patients_instrumentmcid_instrument_valid", McidFactory, {}, {"instrument": "iq"}),
+    ("patients_instrumentmcid_unit_valid", McidFactory, {}, {"unit": "mm"}),
+    (
+        "patients_instrumentmcid_value_positive",
+        McidFactory,
+        {},
+        {"unit": "percent", "value": 150},
+    ),
     # Follow-up rule
     ("treatments_followuprule_one_timing", FollowUpRuleFactory, {}, {"at_course_interval": True}),
     ("treatments_followuprule_days_after_range", FollowUpRuleFactory, {}, {"days_after": 400}),

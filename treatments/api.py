@@ -13,8 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic import reports
 from clinic.api.base import RecordViewSet
 from clinic.permissions import VIEW, allowed
+from patients.models import OutcomeScore
 from treatments import selectors, services
 from treatments.filters import CourseFilter, FollowUpFilter, SessionFilter, SideEffectFilter
 from treatments.models import (
@@ -30,6 +32,7 @@ from treatments.serializers import (
     AgendaQuerySerializer,
     CalendarFeedSerializer,
     CancelSerializer,
+    CourseResponseSerializer,
     CourseSerializer,
     FollowUpSerializer,
     FreeSlotsQuerySerializer,
@@ -62,6 +65,18 @@ class CourseViewSet(RecordViewSet):
         return self.get_paginated_response(
             OverdueCourseSerializer(page, many=True, context=self.get_serializer_context()).data
         )
+
+    @extend_schema(responses=CourseResponseSerializer(many=True))
+    @action(detail=True, methods=["get"], permission_action=VIEW)
+    def responses(self, request: Request, pk: str | None = None) -> Response:
+        """Change from baseline per instrument and time point, and whether each reaches the
+        instrument's MCID (responder). Pre-procedure pain scores of sessions count as NPRS."""
+        if not allowed(request.user, OutcomeScore, VIEW):
+            raise PermissionDenied("Your role does not allow outcome scores.")
+        course = self.get_object()
+        self.read_records = [course]
+        rows = reports.course_responses(course_id=course.pk)
+        return Response(CourseResponseSerializer(rows, many=True).data)
 
 
 class SessionViewSet(RecordViewSet):

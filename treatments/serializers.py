@@ -318,3 +318,19 @@ class OverdueCourseSerializer(CourseSerializer):
 
 class CalendarFeedSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="Shown once; keep it private.")
+
+
+class CourseResponseSerializer(serializers.Serializer):
+    instrument = serializers.CharField()
+    time_point = serializers.CharField()
+    baseline = serializers.DecimalField(max_digits=5, decimal_places=1)
+    baseline_on = serializers.DateField()
+    score = serializers.DecimalField(max_digits=5, decimal_places=1)
+    measured_on = serializers.DateField()
+    change = serializers.DecimalField(max_digits=5, decimal_places=1)
+    improvement = serializers.DecimalField(
+        max_digits=5, decimal_places=1, help_text="Change in the instrument's better direction."
+    )
+    mcid = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
+    mcid_unit = serializers.CharField(allow_null=True)
+    responder = serializers.BooleanField(allow_null=True)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from clinic.api.auth import TokenView
+from clinic.api.reports import REPORT_VIEWS
 from patients.api import ConditionViewSet, OutcomeScoreViewSet, PatientViewSet
 from treatments.api import (
     CalendarFeedView,
@@ -25,5 +26,9 @@ router.register("outcomes", OutcomeScoreViewSet, basename="outcome")
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("calendar-feed/", CalendarFeedView.as_view(), name="calendar-feed-issue"),
+    *(
+        path(f"reports/{name}/", view.as_view(), name=f"report-{name}")
+        for name, view in REPORT_VIEWS.items()
+    ),
     path("", include(router.urls)),
 ]

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
+from patients.models import InstrumentMcid
 from tests.factories import (
     FollowUpFactory,
     OutcomeScoreFactory,
@@ -40,6 +41,7 @@ def records():
         "followup": follow_up,
         "followuprule": FollowUpRule.objects.order_by("id").first(),
         "reminder": ReminderFactory(follow_up=follow_up),
+        "instrumentmcid": InstrumentMcid.objects.get(instrument="nprs"),
     }
 
 
