@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from scratch import scratch_database  # bench/scratch.py, beside this script
 
@@ -97,21 +98,51 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each report")
     parser.add_argument("--slow", type=float, default=1.0, help="seconds; flagged above this")
     parser.add_argument("--explain", action="store_true", help="plans of the slow reports")
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="load into database NAME beside DATABASE_URL's and keep it; reuse it when it is "
+        "there already (no seeding), to time reports again after a change",
+    )
     args = parser.parse_args()
-    with scratch_database("bench_reports") as url:
-        os.environ["DATABASE_URL"] = url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
-        try:
-            failures = run(args)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    if args.keep:
+        url, fresh = kept_database(args.keep)
+        failures = timed(args, url, fresh)
+    else:
+        with scratch_database("bench_reports") as url:
+            failures = timed(args, url, fresh=True)
     if failures:
         sys.exit(f"{failures} report run(s) raised")
 
 
-def run(args: argparse.Namespace) -> int:
+def kept_database(name: str) -> tuple[str, bool]:
+    """The URL of database ``name`` beside DATABASE_URL's, and whether it was just made."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urlunsplit(parts._replace(path=f"/{name}")), not exists
+
+
+def timed(args: argparse.Namespace, url: str, fresh: bool) -> int:
+    os.environ["DATABASE_URL"] = url
+    try:
+        return run(args, fresh)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def run(args: argparse.Namespace, fresh: bool = True) -> int:
     import django
 
     django.setup()
@@ -119,6 +150,14 @@ def run(args: argparse.Namespace) -> int:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
+    if not fresh:
+        with connection.cursor() as cursor:
+            print(f"reusing the loaded database: {row_counts(cursor)}")
+        results = [time_case(case, args.rounds) for case in cases()]
+        print_table(results, args.rounds, args.slow)
+        if args.explain:
+            explain_slow(results, args.slow)
+        return sum(1 for result in results if result.error)
     started = time.perf_counter()
     call_command("seed_demo", patients=args.patients, seed=1, verbosity=0)
     print(f"seed_demo --patients {args.patients} --seed 1: {time.perf_counter() - started:.1f} s")

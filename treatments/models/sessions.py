@@ -4,6 +4,7 @@ import datetime
 import functools
 import operator
 from decimal import Decimal
+from typing import Any
 
 import pgtrigger
 from django.conf import settings
@@ -61,6 +62,32 @@ def signed_parts_are_final(table: str) -> pgtrigger.Trigger:
     )
 
 
+# What a session's injectates add up to (a TreatmentKind value; "" without injectates),
+# computed by the database function created in migration 0008.
+TREATMENT_OF_SESSION = "treatments_session_treatment"
+
+
+def session_treatment_follows(operation: pgtrigger.Operation, tables: tuple[str, ...]) -> Any:
+    """After injectates change, their sessions' ``treatment`` is computed again."""
+    names = {"new_rows": "new", "old_rows": "old"}
+    rows = " UNION ".join(f"SELECT session_id FROM {table}" for table in tables)
+    label = "_".join(str(operation).lower().split())
+    return pgtrigger.Trigger(
+        name=f"session_treatment_after_{label}",
+        operation=operation,
+        when=pgtrigger.After,
+        level=pgtrigger.Statement,
+        referencing=pgtrigger.Referencing(**{names[table]: table for table in tables}),
+        func=f"""
+        UPDATE treatments_injectionsession s
+        SET treatment = {TREATMENT_OF_SESSION}(s.id)
+        WHERE s.id IN ({rows})
+          AND s.treatment IS DISTINCT FROM {TREATMENT_OF_SESSION}(s.id);
+        RETURN NULL;
+        """,
+    )
+
+
 class SessionStatus(models.TextChoices):
     PLANNED = "planned", "Planned"
     COMPLETED = "completed", "Completed"
@@ -103,6 +130,14 @@ class InjectionSession(TimeStamped):
         "image guidance", max_length=12, choices=Guidance.choices, default=Guidance.LANDMARK
     )
     consent_obtained = models.BooleanField(default=False)
+    treatment = models.CharField(
+        "treatment given",
+        max_length=16,
+        blank=True,
+        editable=False,
+        help_text="What the injectates add up to (PRP, dextrose, exosomes or a combination); "
+        "kept by the database.",
+    )
     pre_pain_score = models.PositiveSmallIntegerField(
         "pre-procedure pain (NPRS 0-10)",
         null=True,
@@ -161,6 +196,16 @@ class InjectionSession(TimeStamped):
         ]
         triggers = [
             pgtrigger.Protect(name="session_no_delete", operation=pgtrigger.Delete),
+            # Whatever a save writes, the treatment is what the injectates say.
+            pgtrigger.Trigger(
+                name="session_treatment_from_injectates",
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                when=pgtrigger.Before,
+                func=f"""
+                NEW.treatment := {TREATMENT_OF_SESSION}(NEW.id);
+                RETURN NEW;
+                """,
+            ),
             pgtrigger.Trigger(
                 name="signed_session_is_final",
                 operation=pgtrigger.Update,
@@ -570,6 +615,9 @@ class Injectate(TimeStamped):
         ]
         triggers = [
             signed_parts_are_final("injectate"),
+            session_treatment_follows(pgtrigger.Insert, ("new_rows",)),
+            session_treatment_follows(pgtrigger.Update, ("new_rows", "old_rows")),
+            session_treatment_follows(pgtrigger.Delete, ("old_rows",)),
             pgtrigger.Trigger(
                 name="injectate_expiry_not_before_session",
                 operation=pgtrigger.Insert | pgtrigger.Update,
