@@ -20,6 +20,9 @@ report raises. With --explain it also prints EXPLAIN (ANALYZE, BUFFERS) of the s
 every report whose median is above --slow seconds.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic python bench/reports.py --explain
+
+With --keep NAME the loaded database is kept under that name and reused by the next run (it is
+migrated, not loaded again): for timing the reports again after changing them.
 """
 
 from __future__ import annotations

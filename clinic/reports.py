@@ -184,7 +184,7 @@ def outcomes(filters: ReportFilters) -> Rows:
 # Completed sessions within the filters; ``treatment`` is what their injectates add up to
 # (kept on the session by the database), "none" for a session without injectates.
 _SESSIONS = """
-    sessions AS (
+    sessions AS NOT MATERIALIZED (
         SELECT s.id, s.clinician_id, s.performed_at, s.patient_id,
                coalesce(nullif(s.treatment, ''), 'none') AS treatment
         FROM treatments_injectionsession s
@@ -211,7 +211,7 @@ def safety(filters: ReportFilters) -> Rows:
         effects AS (
             SELECT s.treatment, e.kind, e.grade, count(*) AS events,
                    count(*) FILTER (WHERE e.serious) AS serious
-            FROM sessions s JOIN treatments_sideeffect e ON e.session_id = s.id
+            FROM treatments_sideeffect e JOIN sessions s ON s.id = e.session_id
             GROUP BY s.treatment, e.kind, e.grade
         )
         SELECT t.treatment, t.sessions, e.kind, e.grade, coalesce(e.events, 0) AS events,
@@ -241,16 +241,18 @@ def serious_events(filters: ReportFilters) -> Rows:
 def activity(filters: ReportFilters) -> Rows:
     """Sessions per clinician and month."""
     sql = f"""
-        WITH {_SESSIONS}
-        SELECT to_char(date_trunc('month', s.performed_at AT TIME ZONE %(tz)s), 'YYYY-MM')
-                   AS month,
-               s.clinician_id AS clinician,
+        WITH {_SESSIONS},
+        counted AS (
+            SELECT date_trunc('month', s.performed_at AT TIME ZONE %(tz)s) AS month,
+                   s.clinician_id, count(*) AS sessions
+            FROM sessions s GROUP BY 1, 2
+        )
+        SELECT to_char(c.month, 'YYYY-MM') AS month, c.clinician_id AS clinician,
                coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.username)
                    AS clinician_name,
-               count(*) AS sessions
-        FROM sessions s JOIN auth_user u ON u.id = s.clinician_id
-        GROUP BY 1, 2, 3
-        ORDER BY 1, 3
+               c.sessions
+        FROM counted c JOIN auth_user u ON u.id = c.clinician_id
+        ORDER BY c.month, clinician_name
     """
     return _rows(sql, filters.params())
 
