@@ -8,10 +8,20 @@ import datetime
 import pytest
 from django.utils import timezone
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from clinic.roles import CLINICIAN, FRONT_DESK
 from tests.factories import FollowUpFactory, UserFactory
 from treatments.models import FollowUp
+
+
+def click_and_wait(browser, element) -> None:
+    """Click a button that submits a form, and wait for the next page."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+
 
 pytestmark = [
     pytest.mark.browser,
@@ -47,19 +57,22 @@ def test_front_desk_checks_in_and_books_from_the_agenda(live_server, browser, se
     browser.find_element(By.NAME, "password").send_keys("correct horse battery")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
     browser.get(f"{live_server.url}/admin/treatments/followup/")
-    browser.find_element(By.CSS_SELECTOR, ".object-tools a[href$='/agenda/']").click()
+    click_and_wait(
+        browser, browser.find_element(By.CSS_SELECTOR, ".object-tools a[href$='/agenda/']")
+    )
     assert "Ines Duarte" in browser.find_element(By.ID, f"clinician-{clinician.pk}").text
 
     row = browser.find_element(By.ID, f"follow-up-{arriving.pk}")
     assert "Lindqvist" in row.text and "Scheduled" in row.text
-    row.find_element(By.XPATH, ".//button[.='Check in']").click()
+    click_and_wait(browser, row.find_element(By.XPATH, ".//button[.='Check in']"))
     row = browser.find_element(By.ID, f"follow-up-{arriving.pk}")
     assert row.find_element(By.CSS_SELECTOR, ".status").text == "Checked in"
     assert "Checked in: 1." in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
 
-    browser.find_element(By.ID, f"follow-up-{proposal.pk}").find_element(
+    book = browser.find_element(By.ID, f"follow-up-{proposal.pk}").find_element(
         By.XPATH, ".//button[.='Book']"
-    ).click()
+    )
+    click_and_wait(browser, book)
     row = browser.find_element(By.ID, f"follow-up-{proposal.pk}")
     assert row.find_element(By.CSS_SELECTOR, ".status").text == "Scheduled"
     assert dict(FollowUp.objects.values_list("pk", "status")) == {
@@ -70,6 +83,6 @@ def test_front_desk_checks_in_and_books_from_the_agenda(live_server, browser, se
     free = browser.find_elements(By.CSS_SELECTOR, ".free-slots a")
     assert free, "free slots are listed"
     chosen = free[-1].text
-    free[-1].click()
+    click_and_wait(browser, free[-1])
     assert "/admin/treatments/followup/add/" in browser.current_url
     assert browser.find_element(By.NAME, "starts_at_1").get_attribute("value").startswith(chosen)
