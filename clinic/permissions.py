@@ -153,3 +153,17 @@ def report_columns(user: Any, name: str) -> frozenset[str] | None:
     if name == "recall" and not (user.is_superuser or _roles(user) & REVIEW):
         return RECALL_CONTACT_COLUMNS
     return None
+
+
+def can_export_fhir(user: Any) -> bool:
+    """Exports hold the whole clinical record: only roles that read every clinical model."""
+    from django.apps import apps
+
+    return all(allowed(user, apps.get_model(label), VIEW) for label in CLINICAL_MODELS)
+
+
+def can_bulk_export(user: Any) -> bool:
+    """The whole clinic's records leave only by a clinic admin's hand."""
+    if not (user and user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    return user.is_superuser or CLINIC_ADMIN in _roles(user)

@@ -190,6 +190,8 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "treatments.messaging.LoggingSmsBack
 CLINIC_NAME = os.environ.get("CLINIC_NAME", "the clinic")
 CLINIC_ADDRESS = os.environ.get("CLINIC_ADDRESS", "")
 CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "")
+# The clinic's identifier systems in FHIR exports (set it to a URL the clinic controls).
+FHIR_IDENTIFIER_BASE = os.environ.get("FHIR_IDENTIFIER_BASE", "https://clinic.invalid/fhir")
 # Reminders go out this many hours before a booked follow-up.
 REMINDER_HOURS_BEFORE = [int(hours) for hours in env_list("REMINDER_HOURS_BEFORE", "48,24")]
 # A failed send is tried again after 1, 2, 4, ... times this, at most this many attempts.

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from clinic import fhir
 from clinic.api.base import RecordViewSet
-from clinic.permissions import VIEW, allowed
+from clinic.permissions import VIEW, allowed, can_export_fhir
 from patients import selectors, services
 from patients.filters import ConditionFilter, OutcomeScoreFilter, PatientFilter
 from patients.models import Condition, OutcomeScore, Patient
@@ -51,6 +54,22 @@ class PatientViewSet(RecordViewSet):
     search_fields = ["=mrn", "family_name", "given_name"]
     ordering_fields = ["family_name", "given_name", "birth_date", "created_at", "id"]
     ordering = ["family_name", "given_name", "id"]
+
+    @extend_schema(
+        request=None,
+        responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT},
+        description="The patient's whole record as a FHIR R4 Bundle (type collection): "
+        "Patient, Practitioner, Condition, Procedure, Medication / BiologicallyDerivedProduct, "
+        "AdverseEvent, Appointment and Observation resources.",
+    )
+    @action(detail=True, methods=["get"], permission_action=VIEW)
+    def fhir(self, request: Request, pk: str | None = None) -> Response:
+        if not can_export_fhir(request.user):
+            raise PermissionDenied("Your role does not allow exporting clinical records.")
+        patient = self.get_object()
+        self.read_records = [patient]
+        exported = fhir.patients_for_export(Patient.objects.filter(pk=patient.pk)).get()
+        return Response(fhir.patient_bundle(exported), content_type=fhir.MEDIA_TYPE)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         # Consent or channel may have changed: upcoming reminders follow.

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 
 from clinic.choices import BodyRegion
 from treatments.models import (
@@ -16,6 +22,24 @@ from treatments.models import (
 from treatments.selectors import TREATMENT_INJECTATES, sessions_given
 
 
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, as UTC: PostgreSQL takes offsets only up to 15:59, a client may
+    write any."""
+
+    def to_python(self, value: Any) -> datetime.datetime | None:
+        moment = super().to_python(value)
+        if moment is None or timezone.is_naive(moment):
+            return moment
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError as error:
+            raise ValidationError("This date and time is out of range.", code="invalid") from error
+
+
+class MomentFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class CourseFilter(django_filters.FilterSet):
     started_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte")
     started_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte")
@@ -26,8 +50,8 @@ class CourseFilter(django_filters.FilterSet):
 
 
 class SessionFilter(django_filters.FilterSet):
-    performed_after = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="gte")
-    performed_before = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="lt")
+    performed_after = MomentFilter(field_name="performed_at", lookup_expr="gte")
+    performed_before = MomentFilter(field_name="performed_at", lookup_expr="lt")
     treatment = django_filters.ChoiceFilter(
         choices=[(k.value, k.label) for k in TreatmentKind if k in TREATMENT_INJECTATES],
         method="filter_treatment",
@@ -68,8 +92,8 @@ class SideEffectFilter(django_filters.FilterSet):
 
 
 class FollowUpFilter(django_filters.FilterSet):
-    starts_after = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = MomentFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = MomentFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = FollowUp

@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from clinic.api.auth import TokenView
+from clinic.api.exports import FhirExportFileView, FhirExportsView, FhirExportView
 from clinic.api.reports import REPORT_VIEWS
 from patients.api import ConditionViewSet, OutcomeScoreViewSet, PatientViewSet
 from treatments.api import (
@@ -29,6 +30,13 @@ urlpatterns = [
     *(
         path(f"reports/{name}/", view.as_view(), name=f"report-{name}")
         for name, view in REPORT_VIEWS.items()
+    ),
+    path("fhir-exports/", FhirExportsView.as_view(), name="fhir-exports"),
+    path("fhir-exports/<uuid:pk>/", FhirExportView.as_view(), name="fhir-export"),
+    path(
+        "fhir-exports/<uuid:pk>/<str:resource_type>.ndjson",
+        FhirExportFileView.as_view(),
+        name="fhir-export-file",
     ),
     path("", include(router.urls)),
 ]

@@ -159,3 +159,20 @@ def test_two_requests_racing_for_one_slot_get_one_booking(clinician):
     assert len(refused) == 1 and refused[0].status_code in (400, 409)
     winner = FollowUp.objects.get(clinician=clinician)
     assert f"follow-up {winner.pk}" in refused[0].json()["errors"]["starts_at"][0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ({"starts_after": "2641-07-14T22:45:38+16:05"}, 200),  # beyond PostgreSQL's offsets
+        ({"starts_before": "9999-12-31T23:00:00-05:00"}, 400),  # past year 9999 in UTC
+        ({"performed_after": "2026-01-01T00:00:00+16:05"}, 200),
+    ],
+)
+def test_any_offset_in_a_date_time_filter_is_read_not_a_500(api, query, status):
+    url = "/api/v1/sessions/" if "performed_after" in query else URL
+    response = api.get(url, query)
+    assert response.status_code == status, response.content[:300]
+    if status == 400:
+        assert list(query) == list(response.json()["errors"])

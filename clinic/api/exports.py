@@ -1,0 +1,106 @@
+"""Bulk FHIR export through the API (clinic admins): start one, follow its progress, download
+its NDJSON files. Starting and downloading are recorded in the access log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic import audit, exports
+from clinic.models import FhirExport
+from clinic.permissions import can_bulk_export
+
+
+class FhirExportSerializer(serializers.ModelSerializer):
+    output = serializers.SerializerMethodField(
+        help_text="One NDJSON file per resource type, once the export is done."
+    )
+
+    class Meta:
+        model = FhirExport
+        fields = [
+            "id",
+            "status",
+            "patients_total",
+            "patients_done",
+            "counts",
+            "error",
+            "created_at",
+            "finished_at",
+            "output",
+        ]
+
+    def get_output(self, export: FhirExport) -> list[dict[str, Any]]:
+        request = self.context["request"]
+        return [
+            {
+                "type": kind,
+                "url": request.build_absolute_uri(
+                    reverse("fhir-export-file", args=[export.pk, kind])
+                ),
+                "count": count,
+            }
+            for kind, count in export.counts.items()
+        ]
+
+
+class ExportPermission:
+    permission_classes = [IsAuthenticated]
+
+    def check(self, request: Request) -> None:
+        if not can_bulk_export(request.user):
+            raise PermissionDenied("Only clinic admins export the whole clinic.")
+
+
+class FhirExportsView(ExportPermission, APIView):
+    @extend_schema(request=None, responses={202: FhirExportSerializer})
+    def post(self, request: Request) -> Response:
+        """Start a bulk export of every patient's record; follow it at the returned URL."""
+        from clinic.tasks import fhir_bulk_export
+
+        self.check(request)
+        export = exports.fhir_export_create(requested_by=request.user)
+        transaction.on_commit(lambda: fhir_bulk_export.delay(str(export.pk)))
+        audit.access_record(request=request, action="api.fhir-export.start", status=202)
+        response = Response(
+            FhirExportSerializer(export, context={"request": request}).data, status=202
+        )
+        response["Content-Location"] = reverse("fhir-export", args=[export.pk])
+        return response
+
+
+class FhirExportView(ExportPermission, APIView):
+    @extend_schema(responses=FhirExportSerializer)
+    def get(self, request: Request, pk: str) -> Response:
+        """The export's status and progress, and its files once done."""
+        self.check(request)
+        export = FhirExport.objects.filter(pk=pk).first()
+        if export is None:
+            raise Http404
+        return Response(FhirExportSerializer(export, context={"request": request}).data)
+
+
+class FhirExportFileView(ExportPermission, APIView):
+    @extend_schema(responses={(200, "application/fhir+ndjson"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: str, resource_type: str) -> FileResponse:
+        """One resource type's NDJSON file of a finished export."""
+        self.check(request)
+        export = FhirExport.objects.filter(pk=pk).first()
+        path = exports.export_file(export, resource_type) if export else None
+        if path is None:
+            raise Http404
+        audit.access_record(request=request, action="api.fhir-export.download", status=200)
+        return FileResponse(
+            path.open("rb"), content_type="application/fhir+ndjson", filename=path.name
+        )

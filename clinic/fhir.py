@@ -1,0 +1,402 @@
+"""The clinic's records as FHIR R4 resources (validated with the R4B models of fhir.resources),
+following the mapping of DOMAIN.md: Patient, Condition, Procedure per session, Medication (or
+BiologicallyDerivedProduct for PRP) per injectate, AdverseEvent, Appointment, Observation and
+Practitioner.
+
+Resource ids are the records' primary keys (an Observation from a session's pre-procedure pain
+is ``session-<id>``), and every resource carries an identifier in the clinic's system, so a
+record has the same id and identifier in every export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
+from django.utils import timezone
+from fhir.resources.R4B import get_fhir_model_class
+
+from patients.models import Instrument, Patient
+from treatments.models import InjectateKind, InjectionSite, SessionStatus, TreatmentKind
+
+MEDIA_TYPE = "application/fhir+json"
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
+NPRS_LOINC = "72514-3"
+LATERALITY_SNOMED = {
+    "left": ("7771000", "Left"),
+    "right": ("24028007", "Right"),
+    "bilateral": ("51440002", "Right and left"),
+    "midline": ("260528009", "Median"),
+}
+PROCEDURE_STATUS = {
+    SessionStatus.PLANNED: "preparation",
+    SessionStatus.COMPLETED: "completed",
+    SessionStatus.CANCELLED: "not-done",
+}
+APPOINTMENT_STATUS = {
+    "proposed": "proposed",
+    "scheduled": "booked",
+    "confirmed": "booked",
+    "checked_in": "checked-in",
+    "completed": "fulfilled",
+    "cancelled": "cancelled",
+    "no_show": "noshow",
+}
+ADVERSE_OUTCOME = {
+    "recovering": "recovering",
+    "resolved": "resolved",
+    "resolved_with_sequelae": "resolvedWithSequelae",
+    "not_resolved": "ongoing",
+    "fatal": "fatal",
+    "unknown": "unknown",
+}
+SEVERITY = {1: "mild", 2: "moderate"}  # grade 3 and above: severe
+TREATMENTS = dict(TreatmentKind.choices)
+# Resource types in the order a bulk export writes them.
+RESOURCE_TYPES = (
+    "Patient",
+    "Practitioner",
+    "Condition",
+    "Procedure",
+    "Medication",
+    "BiologicallyDerivedProduct",
+    "AdverseEvent",
+    "Appointment",
+    "Observation",
+)
+
+
+def system(kind: str) -> str:
+    """The clinic's identifier system for a kind of record."""
+    return f"{settings.FHIR_IDENTIFIER_BASE}/{kind}"
+
+
+def reference(resource_type: str, pk: Any) -> dict[str, str]:
+    return {"reference": f"{resource_type}/{pk}"}
+
+
+def _identifier(kind: str, pk: Any) -> list[dict[str, str]]:
+    return [{"system": system(kind), "value": str(pk)}]
+
+
+def _concept(text: str, code: str = "", code_system: str = "", display: str = "") -> dict:
+    concept: dict[str, Any] = {"text": text}
+    if code:
+        concept["coding"] = [{"system": code_system, "code": code, "display": display or text}]
+    return concept
+
+
+def _instant(moment: Any) -> str:
+    return timezone.localtime(moment).isoformat()
+
+
+def validated(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource, after the FHIR model of its type accepted it (raises if not)."""
+    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    return resource
+
+
+def patient_resource(patient: Patient) -> dict[str, Any]:
+    telecom = [{"system": "phone", "value": patient.phone}] if patient.phone else []
+    if patient.email:
+        telecom.append({"system": "email", "value": patient.email})
+    return {
+        "resourceType": "Patient",
+        "id": str(patient.pk),
+        "identifier": [{"system": system("mrn"), "value": patient.mrn}],
+        "active": patient.archived_at is None,
+        "name": [{"family": patient.family_name, "given": [patient.given_name]}],
+        "gender": patient.sex,
+        "birthDate": patient.birth_date.isoformat(),
+        **({"telecom": telecom} if telecom else {}),
+    }
+
+
+def practitioner_resource(user: Any) -> dict[str, Any]:
+    name = {"family": user.last_name or user.get_username()}
+    if user.first_name:
+        name["given"] = [user.first_name]
+    return {
+        "resourceType": "Practitioner",
+        "id": str(user.pk),
+        "identifier": _identifier("staff", user.pk),
+        "active": user.is_active,
+        "name": [name],
+    }
+
+
+def condition_resource(condition: Any) -> dict[str, Any]:
+    resource = {
+        "resourceType": "Condition",
+        "id": str(condition.pk),
+        "identifier": _identifier("condition", condition.pk),
+        "clinicalStatus": {
+            "coding": [{"system": f"{TERMINOLOGY}/condition-clinical", "code": condition.status}]
+        },
+        "code": _concept(condition.label, condition.icd10_code, ICD10),
+        "bodySite": [
+            _concept(f"{condition.get_laterality_display()} {condition.get_body_region_display()}")
+        ],
+        "subject": reference("Patient", condition.patient_id),
+    }
+    if condition.onset_date:
+        resource["onsetDateTime"] = condition.onset_date.isoformat()
+    return resource
+
+
+def site_concept(site: InjectionSite) -> dict[str, Any]:
+    """The injection site: its SNOMED CT body structure where known, and its laterality."""
+    text = (
+        f"{site.get_laterality_display()} {site.get_body_region_display().lower()}: "
+        f"{site.structure} ({site.get_tissue_display().lower()})"
+    )
+    concept = _concept(text, site.snomed_code, SNOMED, site.structure)
+    code, display = LATERALITY_SNOMED[site.laterality]
+    concept["extension"] = [
+        {
+            "url": f"{settings.FHIR_IDENTIFIER_BASE}/StructureDefinition/laterality",
+            "valueCodeableConcept": _concept(display, code, SNOMED),
+        }
+    ]
+    return concept
+
+
+def product_type(injectate: Any) -> str:
+    return "BiologicallyDerivedProduct" if injectate.kind == InjectateKind.PRP else "Medication"
+
+
+def product_resource(injectate: Any) -> dict[str, Any]:
+    name = injectate.product_name or injectate.get_kind_display()
+    if product_type(injectate) == "BiologicallyDerivedProduct":
+        resource: dict[str, Any] = {
+            "resourceType": "BiologicallyDerivedProduct",
+            "id": str(injectate.pk),
+            "identifier": _identifier("injectate", injectate.pk),
+            "productCategory": "fluid",
+            "productCode": _concept(f"Platelet-rich plasma ({name})"),
+            "quantity": 1,
+        }
+        if injectate.lot_number:  # the kit's batch
+            resource["identifier"].append({"system": system("lot"), "value": injectate.lot_number})
+        if injectate.expiry_date:
+            resource["storage"] = [{"duration": {"end": injectate.expiry_date.isoformat()}}]
+        return resource
+    resource = {
+        "resourceType": "Medication",
+        "id": str(injectate.pk),
+        "identifier": _identifier("injectate", injectate.pk),
+        "code": _concept(f"{injectate.get_kind_display()}: {name}"),
+    }
+    if injectate.manufacturer:
+        resource["manufacturer"] = {"display": injectate.manufacturer}
+    batch = {}
+    if injectate.lot_number:
+        batch["lotNumber"] = injectate.lot_number
+    if injectate.expiry_date:
+        batch["expirationDate"] = injectate.expiry_date.isoformat()
+    if batch:
+        resource["batch"] = batch
+    return resource
+
+
+def procedure_resource(session: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "id": str(session.pk),
+        "identifier": _identifier("session", session.pk),
+        "status": PROCEDURE_STATUS[session.status],
+        "code": _concept(
+            f"Injection: {TREATMENTS.get(session.treatment, 'no injectate recorded')}"
+        ),
+        "subject": reference("Patient", session.patient_id),
+        "performedDateTime": _instant(session.performed_at),
+        "performer": [{"actor": reference("Practitioner", session.clinician_id)}],
+    }
+    sites = list(session.sites.all())
+    if sites:
+        resource["bodySite"] = [site_concept(site) for site in sites]
+    injectates = list(session.injectates.all())
+    if injectates:
+        resource["usedReference"] = [reference(product_type(i), i.pk) for i in injectates]
+    if session.course_id:
+        resource["reasonReference"] = [reference("Condition", session.course.condition_id)]
+    if session.status == SessionStatus.CANCELLED and session.cancel_reason:
+        resource["statusReason"] = _concept(session.cancel_reason)
+    return resource
+
+
+def adverse_event_resource(side_effect: Any) -> dict[str, Any]:
+    serious = "serious" if side_effect.serious else "non-serious"
+    severity = SEVERITY.get(side_effect.grade, "severe")
+    resource: dict[str, Any] = {
+        "resourceType": "AdverseEvent",
+        "id": str(side_effect.pk),
+        "identifier": _identifier("side-effect", side_effect.pk)[0],
+        "actuality": "actual",
+        "event": _concept(side_effect.get_kind_display()),
+        "subject": reference("Patient", side_effect.session.patient_id),
+        "date": side_effect.onset_date.isoformat(),
+        "seriousness": {
+            "coding": [{"system": f"{TERMINOLOGY}/adverse-event-seriousness", "code": serious}]
+        },
+        "severity": {
+            "coding": [{"system": f"{TERMINOLOGY}/adverse-event-severity", "code": severity}]
+        },
+        "outcome": {
+            "coding": [
+                {
+                    "system": f"{TERMINOLOGY}/adverse-event-outcome",
+                    "code": ADVERSE_OUTCOME[side_effect.outcome],
+                }
+            ]
+        },
+        "suspectEntity": [{"instance": reference("Procedure", side_effect.session_id)}],
+    }
+    if side_effect.recorded_by_id:
+        resource["recorder"] = reference("Practitioner", side_effect.recorded_by_id)
+    return resource
+
+
+def appointment_resource(follow_up: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "id": str(follow_up.pk),
+        "identifier": _identifier("follow-up", follow_up.pk),
+        "status": APPOINTMENT_STATUS[follow_up.status],
+        "appointmentType": _concept(follow_up.get_kind_display()),
+        "start": _instant(follow_up.starts_at),
+        "end": _instant(follow_up.ends_at),
+        "participant": [
+            {"actor": reference("Patient", follow_up.patient_id), "status": "accepted"},
+            {"actor": reference("Practitioner", follow_up.clinician_id), "status": "accepted"},
+        ],
+    }
+    if follow_up.session_id:
+        resource["supportingInformation"] = [reference("Procedure", follow_up.session_id)]
+    return resource
+
+
+def score_observation(score: Any) -> dict[str, Any]:
+    if score.instrument == Instrument.NPRS:
+        code = _concept(
+            "NPRS pain", NPRS_LOINC, LOINC, "Pain severity - 0-10 verbal numeric rating"
+        )
+    else:
+        code = _concept(score.get_instrument_display(), score.instrument, system("instrument"))
+    return {
+        "resourceType": "Observation",
+        "id": f"score-{score.pk}",
+        "identifier": _identifier("outcome-score", score.pk),
+        "status": "final",
+        "category": [_survey()],
+        "code": code,
+        "subject": reference("Patient", score.patient_id),
+        "effectiveDateTime": score.measured_on.isoformat(),
+        "valueQuantity": {"value": float(score.score), "unit": "score"},
+        "note": [{"text": f"Time point: {score.get_time_point_display()}"}],
+        **(
+            {"performer": [reference("Practitioner", score.recorded_by_id)]}
+            if score.recorded_by_id
+            else {}
+        ),
+    }
+
+
+def session_pain_observation(session: Any) -> dict[str, Any]:
+    """A session's pre-procedure pain: an NPRS reading, part of the procedure."""
+    return {
+        "resourceType": "Observation",
+        "id": f"session-{session.pk}",
+        "identifier": _identifier("session-pain", session.pk),
+        "status": "final",
+        "category": [_survey()],
+        "code": _concept(
+            "NPRS pain", NPRS_LOINC, LOINC, "Pain severity - 0-10 verbal numeric rating"
+        ),
+        "subject": reference("Patient", session.patient_id),
+        "partOf": [reference("Procedure", session.pk)],
+        "effectiveDateTime": _instant(session.performed_at),
+        "valueQuantity": {"value": session.pre_pain_score, "unit": "score"},
+        "performer": [reference("Practitioner", session.clinician_id)],
+    }
+
+
+def _survey() -> dict[str, Any]:
+    return {"coding": [{"system": f"{TERMINOLOGY}/observation-category", "code": "survey"}]}
+
+
+def patients_for_export(patients: Any) -> Any:
+    """Patients with everything their export reads, in a fixed number of queries."""
+    return patients.prefetch_related(
+        "conditions",
+        Prefetch(
+            "sessions",
+            queryset=_sessions(),
+        ),
+        "follow_ups",
+        "outcome_scores",
+    )
+
+
+def _sessions() -> Any:
+    from treatments.models import InjectionSession
+
+    return InjectionSession.objects.select_related("course").prefetch_related(
+        "injectates", "sites", "side_effects"
+    )
+
+
+def patient_resources(patient: Patient) -> Iterator[dict[str, Any]]:
+    """Every resource of one patient's record, the practitioners it names included."""
+    sessions = list(patient.sessions.all())
+    side_effects = [effect for session in sessions for effect in session.side_effects.all()]
+    follow_ups = list(patient.follow_ups.all())
+    scores = list(patient.outcome_scores.all())
+    staff_ids = (
+        {s.clinician_id for s in sessions}
+        | {f.clinician_id for f in follow_ups}
+        | {e.recorded_by_id for e in side_effects if e.recorded_by_id}
+        | {o.recorded_by_id for o in scores if o.recorded_by_id}
+    )
+    yield patient_resource(patient)
+    for user in get_user_model().objects.filter(pk__in=staff_ids).order_by("pk"):
+        yield practitioner_resource(user)
+    for condition in patient.conditions.all():
+        yield condition_resource(condition)
+    for session in sessions:
+        yield procedure_resource(session)
+        for injectate in session.injectates.all():
+            yield product_resource(injectate)
+    for side_effect in side_effects:
+        yield adverse_event_resource(side_effect)
+    for follow_up in follow_ups:
+        yield appointment_resource(follow_up)
+    for score in scores:
+        yield score_observation(score)
+    for session in sessions:
+        if session.pre_pain_score is not None and session.status == SessionStatus.COMPLETED:
+            yield session_pain_observation(session)
+
+
+def patient_bundle(patient: Patient, resources: Iterable[dict[str, Any]] | None = None) -> dict:
+    """The patient's record as a validated FHIR Bundle (type collection)."""
+    base = settings.FHIR_IDENTIFIER_BASE
+    entries = [
+        {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r}
+        for r in (resources if resources is not None else patient_resources(patient))
+    ]
+    bundle = {
+        "resourceType": "Bundle",
+        "id": f"patient-{patient.pk}",
+        "identifier": {"system": system("export"), "value": f"patient-{patient.pk}"},
+        "type": "collection",
+        "timestamp": _instant(timezone.now()),
+        "entry": entries,
+    }
+    return validated(bundle)
