@@ -5,7 +5,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN useradd --system --home /app clinic && mkdir -p var && chown clinic var
+RUN useradd --system --home /app clinic && mkdir -p var/exports && chown -R clinic var
 USER clinic
 EXPOSE 8000
 CMD ["gunicorn", "clinic.wsgi", "--bind=0.0.0.0:8000", "--workers=2", "--threads=4", "--access-logfile=-"]

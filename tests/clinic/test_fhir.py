@@ -182,6 +182,7 @@ def test_bulk_export_of_a_seeded_clinic_writes_valid_ndjson(tmp_path):
             get_fhir_model_class(path.stem).model_validate(resource)
             seen.setdefault(path.stem, set()).add(resource["id"])
     assert len(seen["Patient"]) == 25
+    assert AccessLogEntry.objects.filter(action="command.fhir-export", path=str(tmp_path)).exists()
     assert sum(export.counts.values()) == sum(len(ids) for ids in seen.values())  # no repeats
 
 
