@@ -21,6 +21,9 @@ from clinic.roles import CLINICIAN
 from patients.models import Instrument, TimePoint
 from treatments.models import TreatmentKind
 
+INSTRUMENT_NAMES = dict(Instrument.choices)
+TIME_POINT_NAMES = dict(TimePoint.choices)
+
 
 class ReportFilterForm(forms.Form):
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -74,7 +77,14 @@ def reports_page(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         return TemplateResponse(request, "admin/reports.html", context)
     if "outcomes" in allowed:
-        context["outcomes"] = reports.outcomes(filters)
+        context["outcomes"] = [
+            row
+            | {
+                "instrument_label": INSTRUMENT_NAMES[row["instrument"]],
+                "time_point_label": TIME_POINT_NAMES[row["time_point"]],
+            }
+            for row in reports.outcomes(filters)
+        ]
         context["outcome_chart"] = outcome_chart(context["outcomes"])
     if "safety" in allowed:
         context["safety"] = reports.safety(filters)
@@ -101,16 +111,14 @@ def reports_page(request: HttpRequest) -> HttpResponse:
 def outcome_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Responder share per time point, one line per instrument."""
     points = [p for p in TimePoint.values if p not in (TimePoint.BASELINE, TimePoint.OTHER)]
-    labels = dict(TimePoint.choices)
     series: dict[str, dict[str, float | None]] = defaultdict(dict)
     for row in rows:
         if row["responder_pct"] is not None:
             series[row["instrument"]][row["time_point"]] = float(row["responder_pct"])
-    names = dict(Instrument.choices)
     return {
-        "labels": [labels[p] for p in points],
+        "labels": [TIME_POINT_NAMES[p] for p in points],
         "datasets": [
-            {"label": names[code], "data": [values.get(p) for p in points]}
+            {"label": INSTRUMENT_NAMES[code], "data": [values.get(p) for p in points]}
             for code, values in sorted(series.items())
         ],
     }
