@@ -61,6 +61,7 @@ def access_record(
     records: Iterable[Any] = (),
     patient_ids: Iterable[int] = (),
     username: str = "",
+    path: str | None = None,
 ) -> AccessLogEntry:
     """Log one request that read patient data (or was refused, or failed to log in): the
     patients of ``records``, and ``patient_ids`` for data that are not records (reports)."""
@@ -74,7 +75,7 @@ def access_record(
         ip=request.META.get("REMOTE_ADDR") or None,
         action=action,
         method=request.method or "",
-        path=request.get_full_path()[:500],
+        path=(request.get_full_path() if path is None else path)[:500],
         status=status,
         patient_ids=patient_ids,
         request_id=request_id_of(request),

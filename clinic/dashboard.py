@@ -3,6 +3,7 @@ the roles that may run each report (clinic.permissions.REPORTS)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +17,12 @@ from django.template.response import TemplateResponse
 
 from clinic import audit, reports
 from clinic.choices import BodyRegion
-from clinic.permissions import REPORTS, can_run_report, report_columns
+from clinic.permissions import (
+    RECALL_CLINICAL_FILTERS,
+    REPORTS,
+    can_run_report,
+    report_columns,
+)
 from clinic.roles import CLINICIAN
 from patients.models import Instrument, TimePoint
 from treatments.models import TreatmentKind
@@ -66,7 +72,13 @@ def reports_page(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = ReportFilterForm(request.GET or None)
     filters = form.filters() if form.is_valid() else reports.ReportFilters()
+    if report_columns(request.user, "recall") is not None:  # the front desk's call list
+        filters = dataclasses.replace(filters, treatment=None, condition=None, body_region=None)
+        for name in RECALL_CLINICAL_FILTERS:
+            form.fields.pop(name, None)
     query = {k: v for k, v in request.GET.items() if v and k != "lot_number"}
+    if "condition" in query:
+        query["condition"] = query["condition"].strip().upper()
     context: dict[str, Any] = {
         **admin.site.each_context(request),
         "title": "Reports",
@@ -101,7 +113,7 @@ def reports_page(request: HttpRequest) -> HttpResponse:
         if columns is not None:
             rows = [{k: v for k, v in row.items() if k in columns} for row in rows]
         context["recall"], context["lot"] = rows, lot
-        context["recall_query"] = urlencode({"lot_number": lot, "format": "csv"})
+        context["recall_query"] = urlencode({**query, "lot_number": lot, "format": "csv"})
         patients = {row["patient"] for row in rows}
     patients |= {row["patient"] for row in context.get("serious_events", [])}
     audit.access_record(request=request, action="admin.reports", status=200, patient_ids=patients)

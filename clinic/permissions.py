@@ -138,8 +138,9 @@ REPORTS: dict[str, frozenset[str]] = {
 }
 RECALL_CONTACT_COLUMNS = frozenset(
     {"patient", "mrn", "given_name", "family_name", "phone", "email", "session", "session_date"}
-    | {"lot_number"}
 )
+# Filters that would tell the front desk what was given or treated: theirs is the call list.
+RECALL_CLINICAL_FILTERS = frozenset({"treatment", "condition", "body_region"})
 
 
 def can_run_report(user: Any, name: str) -> bool:

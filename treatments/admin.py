@@ -38,6 +38,7 @@ from treatments.models import (
     InjectionSite,
     Reminder,
     ReminderDelivery,
+    SessionStatus,
     SideEffect,
     TreatmentCourse,
     TreatmentKind,
@@ -279,8 +280,13 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
         return list(self.readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if change and InjectionSession.objects.filter(pk=obj.pk, signed_at__isnull=False).exists():
+        stored = InjectionSession.objects.filter(pk=obj.pk).values("signed_at", "status").first()
+        if change and stored and stored["signed_at"]:
             return  # nothing of a signed session is saved; only its addenda below
+        # Proposals come once, when the session is completed (see save_related).
+        request.session_completed_now = obj.status == SessionStatus.COMPLETED and (  # type: ignore[attr-defined]
+            stored is None or stored["status"] != SessionStatus.COMPLETED
+        )
         super().save_model(request, obj, form, change)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
@@ -302,6 +308,8 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
+        if not getattr(request, "session_completed_now", False):
+            return
         for proposal in services.follow_ups_propose(session=form.instance):
             self.message_user(request, f"Proposed follow-up: {proposal}.", messages.INFO)
 

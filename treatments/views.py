@@ -74,6 +74,7 @@ def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
         status=200,
         records=follow_ups,
         username=f"calendar of {feed.clinician.get_username()}",
+        path=calendar_feed_url("secret"),  # not the secret itself: it stays out of the log
     )
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from clinic import audit, reports
 from clinic.choices import BodyRegion
-from clinic.permissions import can_run_report, report_columns
+from clinic.permissions import RECALL_CLINICAL_FILTERS, can_run_report, report_columns
 from treatments.models import TreatmentKind
 
 
@@ -100,10 +100,14 @@ class ReportView(APIView):
         if not can_run_report(request.user, self.name):
             raise PermissionDenied("Your role does not allow this report.")
         params = {k: v for k, v in request.query_params.items() if k != "format" and v != ""}
+        shown = report_columns(request.user, self.name)
+        if shown is not None and RECALL_CLINICAL_FILTERS & set(params):
+            raise PermissionDenied(
+                "Your role may filter the recall list by lot, dates and clinician only."
+            )
         query = self.query_serializer(data=params)
         query.is_valid(raise_exception=True)
         rows = self.run(query)
-        shown = report_columns(request.user, self.name)
         columns = [name for name in rows.columns if shown is None or name in shown]
         rows = [{name: row[name] for name in columns} for row in rows]
         patients = {row["patient"] for row in rows if "patient" in row}

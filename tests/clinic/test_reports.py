@@ -256,8 +256,11 @@ def test_front_desk_runs_only_the_recall_contact_list(clinic, front_desk):
     assert {r["family_name"] for r in rows} == {"Haddad", "Moreau"}
     assert set(rows[0]) == {
         "patient", "mrn", "given_name", "family_name", "phone", "email", "session",
-        "session_date", "lot_number",
+        "session_date",
     }  # fmt: skip
+    for clinical in ({"treatment": "prp"}, {"condition": "M17.1"}, {"body_region": "knee"}):
+        refused = desk.get("/api/v1/reports/recall/", {"lot_number": "PRP-LOT-7", **clinical})
+        assert refused.status_code == 403, clinical
     assert desk.get(f"/api/v1/courses/{clinic['c1'].pk}/responses/").status_code == 403
 
 

@@ -7,6 +7,7 @@ from django.test import Client
 from icalendar import Calendar
 from rest_framework.test import APIClient
 
+from clinic.models import AccessLogEntry
 from tests.factories import FollowUpFactory, PatientFactory, UserFactory, clinic_slot
 from treatments.models import CalendarFeed
 
@@ -62,6 +63,8 @@ def test_a_new_address_replaces_the_old_one(api):
     assert Client().get(old).status_code == 404
     assert Client().get(new).status_code == 200
     assert Client().get("/calendar/not-a-secret.ics").status_code == 404
+    logged = AccessLogEntry.objects.filter(action="calendar.feed").values_list("path", flat=True)
+    assert list(logged) == ["/calendar/secret.ics"]  # the secret is not kept in the log
 
 
 def test_only_staff_who_see_bookings_get_a_feed():

@@ -59,7 +59,13 @@ def test_a_completed_session_proposes_the_check_and_the_next_injection():
     assert timezone.localdate(injection.starts_at) >= day + datetime.timedelta(weeks=4)
     assert check.ends_at - check.starts_at == datetime.timedelta(minutes=20)
     assert check.clinician_id == session.clinician_id and check.course_id == course.pk
-    assert "Post-injection check, 2 weeks" in check.notes
+    assert check.notes.startswith("Proposed follow-up, due ")  # no rule name: it may say PRP
+
+
+def test_a_session_recorded_long_after_proposes_nothing_past():
+    course = CourseFactory(planned_sessions=3, planned_interval_weeks=4)
+    late = complete_session(course, performed_at=timezone.now() - datetime.timedelta(days=60))
+    assert not late.follow_ups.exists()
 
 
 def test_no_next_injection_once_the_planned_sessions_are_given():

@@ -38,3 +38,16 @@ def test_a_stale_session_save_cannot_overwrite_it():
     session.notes = "Saved from an object loaded before the injectate was added."
     session.save()
     assert session.treatment == "" and treatment_of(session) == "exosome"
+
+
+def test_only_the_named_combinations_count():
+    session = SessionFactory()
+    prp = InjectateFactory(session=session, prp=True, line=1)
+    saline = InjectateFactory(session=session, line=2)
+    Injectate.objects.filter(pk=saline.pk).update(kind="saline", dextrose_pct=None)
+    assert treatment_of(session) == "prp"  # other injectates do not change it
+    InjectateFactory(session=session, line=3)
+    InjectateFactory(session=session, exosome=True, line=4)
+    assert treatment_of(session) == "other"  # PRP + dextrose + exosome is no named treatment
+    prp.delete()
+    assert treatment_of(session) == "other"  # nor dextrose + exosome

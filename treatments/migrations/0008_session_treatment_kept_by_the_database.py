@@ -5,18 +5,25 @@ import pgtrigger.migrations
 from django.db import migrations, models
 
 
+# The treatment the PRP, dextrose and exosome injectates make together (other injectates, such
+# as a local anaesthetic, do not change it); "other" for anything else; "" without injectates.
 FUNCTION = """
 CREATE OR REPLACE FUNCTION treatments_session_treatment(session bigint) RETURNS varchar AS $$
     SELECT CASE
-        WHEN count(*) = 0 THEN ''
-        WHEN bool_or(kind = 'prp') AND bool_or(kind = 'dextrose') THEN 'prp_dextrose'
-        WHEN bool_or(kind = 'prp') AND bool_or(kind = 'exosome') THEN 'prp_exosome'
-        WHEN bool_or(kind = 'prp') THEN 'prp'
-        WHEN bool_or(kind = 'dextrose') THEN 'dextrose'
-        WHEN bool_or(kind = 'exosome') THEN 'exosome'
+        WHEN n = 0 THEN ''
+        WHEN p AND d AND NOT e THEN 'prp_dextrose'
+        WHEN p AND e AND NOT d THEN 'prp_exosome'
+        WHEN p AND NOT d AND NOT e THEN 'prp'
+        WHEN d AND NOT p AND NOT e THEN 'dextrose'
+        WHEN e AND NOT p AND NOT d THEN 'exosome'
         ELSE 'other'
     END
-    FROM treatments_injectate WHERE session_id = session
+    FROM (
+        SELECT count(*) AS n, coalesce(bool_or(kind = 'prp'), false) AS p,
+               coalesce(bool_or(kind = 'dextrose'), false) AS d,
+               coalesce(bool_or(kind = 'exosome'), false) AS e
+        FROM treatments_injectate WHERE session_id = session
+    ) AS kinds
 $$ LANGUAGE sql STABLE;
 """
 

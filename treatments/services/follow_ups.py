@@ -38,6 +38,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 MOVABLE = (Status.PROPOSED, Status.SCHEDULED, Status.CONFIRMED)
 SEARCH_DAYS = 28  # how far ahead a proposal looks for a free slot
+LATE_ENTRY = datetime.timedelta(days=14)  # a follow-up due longer ago than this is not proposed
 
 
 def follow_up_save(*, follow_up: FollowUp) -> FollowUp:
@@ -147,8 +148,9 @@ def _save_booking(follow_up: FollowUp) -> None:
 
 def follow_ups_propose(*, session: InjectionSession) -> list[FollowUp]:
     """The follow-ups a completed session calls for under the clinic's active rules, proposed in
-    the clinician's first free slot from the day each is due. A rule already followed for this
-    session (proposed, booked, dropped or attended) is not proposed again."""
+    the clinician's first free slot from the day each is due (none for a follow-up due more than
+    two weeks ago). A kind of follow-up this session already has (proposed, booked, dropped or
+    attended) is not proposed again."""
     if session.status != SessionStatus.COMPLETED:
         return []
     course = session.course
@@ -175,10 +177,10 @@ def follow_ups_propose(*, session: InjectionSession) -> list[FollowUp]:
             gap = datetime.timedelta(weeks=course.planned_interval_weeks)  # type: ignore[union-attr]
         else:
             gap = datetime.timedelta(days=rule.days_after or 0)
-        due = max(
-            timezone.localdate(session.performed_at) + gap,
-            timezone.localdate() + datetime.timedelta(days=1),
-        )
+        due = timezone.localdate(session.performed_at) + gap
+        if due < timezone.localdate() - LATE_ENTRY:
+            continue  # a session recorded long after: that follow-up's time has gone
+        due = max(due, timezone.localdate() + datetime.timedelta(days=1))
         slot = _first_free_slot(clinician_id=session.clinician_id, day=due, minutes=rule.minutes)
         proposal = FollowUp(
             patient_id=session.patient_id,
@@ -189,7 +191,8 @@ def follow_ups_propose(*, session: InjectionSession) -> list[FollowUp]:
             status=Status.PROPOSED,
             starts_at=slot.starts_at,
             ends_at=slot.ends_at,
-            notes=f"Proposed by the rule “{rule.name}”; due {due:%d %b %Y}.",
+            # Not the rule's name: it may say what was injected, and the front desk reads notes.
+            notes=f"Proposed follow-up, due {due:%d %b %Y}.",
         )
         proposal.save()
         followed.add(rule.kind)

@@ -67,12 +67,14 @@ def session_update(
     with transaction.atomic():
         session = InjectionSession.objects.select_for_update().get(pk=session.pk)
         ensure_session_editable(session)
+        was_completed = session.status == SessionStatus.COMPLETED
         for name, value in fields.items():
             setattr(session, name, value)
         session.full_clean(validate_constraints=False)
         session.save()
         _replace_parts(session=session, injectates=injectates, sites=sites)
-        follow_ups_propose(session=session)
+        if not was_completed:  # proposals come once, when the session is completed
+            follow_ups_propose(session=session)
     return session
 
 
