@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -29,6 +30,7 @@ from treatments.forms import (
     SiteFormSet,
 )
 from treatments.models import (
+    BOOKABLE,
     Addendum,
     FollowUp,
     FollowUpRule,
@@ -44,6 +46,7 @@ from treatments.models import (
     TreatmentKind,
 )
 from treatments.selectors import TREATMENT_INJECTATES, sessions_given
+from treatments.serializers import EARLIEST, LATEST
 from treatments.services.follow_ups import TRANSITIONS
 from treatments.views import calendar_feed_url
 
@@ -409,7 +412,11 @@ DONE = {
 
 
 class AgendaForm(forms.Form):
-    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[MinValueValidator(EARLIEST), MaxValueValidator(LATEST)],
+    )
     clinician = forms.ModelChoiceField(
         queryset=get_user_model().objects.filter(is_active=True, groups__name=CLINICIAN),
         required=False,
@@ -439,6 +446,14 @@ class FollowUpAdmin(ClinicalModelAdmin):
     def get_urls(self) -> list[Any]:
         agenda = self.admin_site.admin_view(self.agenda_view)
         return [path("agenda/", agenda, name="treatments_followup_agenda"), *super().get_urls()]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None and "status" in form.base_fields:  # a new booking starts at the start
+            form.base_fields["status"].choices = [
+                (value, label) for value, label in FollowUpStatus.choices if value in BOOKABLE
+            ]
+        return form
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # A booking's status moves through the actions (and the agenda's buttons), which know

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -11,6 +12,7 @@ from clinic.api.base import ModelCleanSerializer, RoleFieldsMixin, StrictFieldsM
 from patients.serializers import RECORD_READ_ONLY
 from treatments import services
 from treatments.models import (
+    BOOKABLE,
     Addendum,
     FollowUp,
     Injectate,
@@ -227,6 +229,10 @@ class FollowUpSerializer(ModelCleanSerializer):
     patient_name = serializers.CharField(source="patient.__str__", read_only=True)
 
     def validate_status(self, status: str) -> str:
+        if self.instance is None and status not in BOOKABLE:
+            raise serializers.ValidationError(
+                "A new follow-up is proposed, scheduled or confirmed; its actions move it on."
+            )
         if self.instance is not None and status != self.instance.status:
             raise serializers.ValidationError(
                 "Change the status with the follow-up's actions: book, confirm, check-in, "
@@ -264,10 +270,21 @@ class CancelSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
+EARLIEST, LATEST = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)
+
+
+def within_calendar(value: datetime.date | datetime.datetime) -> None:
+    day = value.date() if isinstance(value, datetime.datetime) else value
+    if not EARLIEST <= day <= LATEST:
+        raise serializers.ValidationError("Choose a date between 1900 and 2999.")
+
+
 class RescheduleSerializer(StrictFieldsMixin, serializers.Serializer):
-    starts_at = serializers.DateTimeField()
+    starts_at = serializers.DateTimeField(validators=[within_calendar])
     ends_at = serializers.DateTimeField(
-        required=False, help_text="Defaults to the same length as before."
+        required=False,
+        validators=[within_calendar],
+        help_text="Defaults to the same length as before.",
     )
     clinician = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.filter(is_active=True),
@@ -277,7 +294,9 @@ class RescheduleSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class AgendaQuerySerializer(StrictFieldsMixin, serializers.Serializer):
-    date = serializers.DateField(required=False, help_text="The day; today when left out.")
+    date = serializers.DateField(
+        required=False, validators=[within_calendar], help_text="The day; today when left out."
+    )
     clinician = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.filter(is_active=True), required=False
     )
@@ -296,7 +315,9 @@ class SlotSerializer(serializers.Serializer):
 
 
 class OverdueQuerySerializer(StrictFieldsMixin, serializers.Serializer):
-    on = serializers.DateField(required=False, help_text="Overdue as of this day; today.")
+    on = serializers.DateField(
+        required=False, validators=[within_calendar], help_text="Overdue as of this day; today."
+    )
 
 
 class OverdueCourseSerializer(CourseSerializer):

@@ -20,13 +20,20 @@ def dispatch_reminders() -> dict[str, int]:
 
 @shared_task
 def nightly_follow_ups() -> dict[str, int]:
-    """Yesterday's and older unattended bookings become no-shows; overdue courses are counted
-    for the log (ids only: the list itself is on the front desk's screens)."""
+    """Yesterday's and older unattended bookings become no-shows; the next days' reminders are
+    planned again; overdue courses are counted for the log (ids only: the list itself is on the
+    front desk's screens)."""
     today = timezone.localdate()
     start_of_today = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
     no_shows = services.follow_ups_mark_no_show(before=start_of_today)
+    planned = services.reminders_plan_upcoming(days=3)
     overdue = list(selectors.courses_overdue(on=today).values_list("id", flat=True))
     logger.info(
-        "Nightly: %d no-shows marked; %d courses overdue: %s", no_shows, len(overdue), overdue
+        "Nightly: %d no-shows marked; reminders planned again for %d bookings; "
+        "%d courses overdue: %s",
+        no_shows,
+        planned,
+        len(overdue),
+        overdue,
     )
-    return {"no_shows": no_shows, "overdue_courses": len(overdue)}
+    return {"no_shows": no_shows, "replanned": planned, "overdue_courses": len(overdue)}

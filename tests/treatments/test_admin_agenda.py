@@ -98,3 +98,9 @@ def test_the_change_form_shows_the_status_without_changing_it(front_desk):
         "status"
         in client.get(reverse("admin:treatments_followup_add")).context["adminform"].form.fields
     )
+
+
+def test_agenda_date_beyond_the_calendar_is_reported(front_desk):
+    response = logged_in(front_desk).get(AGENDA + "?date=9999-12-31")
+    assert response.status_code == 200
+    assert "Ensure this value is less than or equal to" in response.content.decode()

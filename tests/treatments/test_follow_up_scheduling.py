@@ -266,7 +266,7 @@ def test_nightly_run_marks_unattended_past_bookings_as_no_show():
     FollowUp.objects.bulk_create([yesterday, attended])
     upcoming = FollowUpFactory()
 
-    assert tasks.nightly_follow_ups() == {"no_shows": 1, "overdue_courses": 0}
+    assert tasks.nightly_follow_ups() == {"no_shows": 1, "replanned": 0, "overdue_courses": 0}
     statuses = dict(FollowUp.objects.values_list("pk", "status"))
     assert statuses == {
         yesterday.pk: "no_show",
@@ -283,3 +283,31 @@ def test_status_changes_only_through_the_actions(desk):
     assert desk.patch(f"{URL}{follow_up.pk}/", {"notes": "Wheelchair access"}).status_code == 200
     follow_up.refresh_from_db()
     assert (follow_up.status, follow_up.notes) == ("scheduled", "Wheelchair access")
+
+
+def test_dates_at_the_ends_of_the_calendar_are_field_errors(desk):
+    follow_up = FollowUpFactory()
+    for url, query, field in (
+        (f"{URL}agenda/", {"date": "9999-12-31"}, "date"),
+        (f"{URL}free-slots/", {"clinician": follow_up.clinician_id, "date": "0001-01-01"}, "date"),
+        ("/api/v1/courses/overdue/", {"on": "9999-12-31"}, "on"),
+    ):
+        response = desk.get(url, query)
+        assert response.status_code == 400 and field in response.json()["errors"], url
+    moved = desk.post(f"{URL}{follow_up.pk}/reschedule/", {"starts_at": "9999-12-31T23:59:00Z"})
+    assert moved.status_code == 400 and "starts_at" in moved.json()["errors"]
+
+
+def test_a_new_follow_up_starts_proposed_scheduled_or_confirmed(desk):
+    patient, clinician = PatientFactory(), ClinicianFactory()
+    starts = clinic_slot(days_ahead=6, hour=10)
+    body = {
+        "patient": patient.pk,
+        "clinician": clinician.pk,
+        "kind": "review",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + datetime.timedelta(minutes=30)).isoformat(),
+    }
+    refused = desk.post(URL, body | {"status": "checked_in"})
+    assert refused.status_code == 400 and "status" in refused.json()["errors"]
+    assert desk.post(URL, body | {"status": "confirmed"}).status_code == 201

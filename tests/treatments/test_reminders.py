@@ -268,3 +268,18 @@ def test_consent_given_after_booking_adds_the_reminders(api, clinician):
     assert [hours for hours, _ in pending(follow_up)] == [24, 48]
     api.patch(f"/api/v1/patients/{patient.pk}/", {"reminder_channel": "none"})
     assert pending(follow_up) == []
+
+
+@pytest.mark.django_db
+def test_the_nightly_run_plans_reminders_for_bookings_that_have_none(clinician):
+    soon = clinic_slot(days_ahead=2, hour=15)
+    follow_up = FollowUpFactory(
+        patient=consenting(),
+        clinician=clinician,
+        starts_at=soon,
+        ends_at=soon + datetime.timedelta(minutes=30),
+    )  # written straight to the table: as bookings made before reminders existed
+    assert not follow_up.reminders.exists()
+    assert services.reminders_plan_upcoming(days=7) == 1  # clinic_slot skips weekends
+    expected = [h for h in (24, 48) if soon - datetime.timedelta(hours=h) > timezone.now()]
+    assert [hours for hours, _ in pending(follow_up)] == expected

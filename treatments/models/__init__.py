@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from treatments.models.courses import CourseStatus, TreatmentCourse, TreatmentKind
 from treatments.models.follow_ups import (
+    BOOKABLE,
     BOOKED,
     FollowUp,
     FollowUpKind,
@@ -41,6 +42,7 @@ from treatments.models.side_effects import (
 )
 
 __all__ = [
+    "BOOKABLE",
     "BOOKED",
     "Activation",
     "CalendarFeed",

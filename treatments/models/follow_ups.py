@@ -60,6 +60,8 @@ class FollowUpStatus(models.TextChoices):
 # no time in the clinician's day.
 BOOKED = (FollowUpStatus.SCHEDULED, FollowUpStatus.CONFIRMED)
 HOLDS_NO_TIME = (FollowUpStatus.PROPOSED, FollowUpStatus.CANCELLED)
+# What a new follow-up may be; the actions (check-in, no-show, ...) move it on from there.
+BOOKABLE = (FollowUpStatus.PROPOSED, *BOOKED)
 
 
 @track()

@@ -15,6 +15,7 @@ from treatments.services.follow_ups import (
 from treatments.services.reminders import (
     patient_reminders_sync,
     reminders_dispatch,
+    reminders_plan_upcoming,
     reminders_sync,
 )
 from treatments.services.sessions import (
@@ -42,6 +43,7 @@ __all__ = [
     "follow_ups_propose",
     "patient_reminders_sync",
     "reminders_dispatch",
+    "reminders_plan_upcoming",
     "reminders_sync",
     "session_cancel",
     "session_create",

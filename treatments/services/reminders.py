@@ -65,6 +65,21 @@ def reminders_sync(*, follow_up: FollowUp) -> None:
             reminder.save(update_fields=["status", "updated_at"])
 
 
+def reminders_plan_upcoming(*, days: int = 3) -> int:
+    """Plan the reminders of bookings starting in the next ``days`` again: bookings made before
+    reminders existed, or changed outside the app, get theirs. Returns the bookings seen."""
+    now = timezone.now()
+    upcoming = FollowUp.objects.filter(
+        status__in=BOOKED, starts_at__gt=now, starts_at__lte=now + datetime.timedelta(days=days)
+    ).select_related("patient")
+    count = 0
+    for follow_up in upcoming.iterator(chunk_size=500):
+        with transaction.atomic():
+            reminders_sync(follow_up=follow_up)
+        count += 1
+    return count
+
+
 def patient_reminders_sync(*, patient: Patient) -> None:
     """After a patient's consent or channel changed: their upcoming bookings' reminders follow."""
     upcoming = patient.follow_ups.filter(status__in=BOOKED, starts_at__gt=timezone.now())

@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--out", type=Path, help="Directory for the files (default var/exports/<id>/)."
+            "--out",
+            type=Path,
+            help="Directory for the files (default var/exports/<id>/, which the API serves).",
         )
 
     def handle(self, *args: Any, out: Path | None, **options: Any) -> None:

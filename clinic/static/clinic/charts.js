@@ -3,8 +3,10 @@
 // scores {datasets: [{label, data: [{x: epoch ms, y}]}], sessions: [epoch ms, ...]}.
 (function () {
   "use strict";
-  function day(ms) {
-    return new Date(ms).toISOString().slice(0, 10);
+  function day(ms) {  // the date where the chart is read, not in UTC
+    var d = new Date(ms);
+    return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" +
+      String(d.getDate()).padStart(2, "0");
   }
   var PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf", "#d62728", "#aec7e8", "#ffbb78", "#98df8a"];
