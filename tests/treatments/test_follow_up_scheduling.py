@@ -311,3 +311,14 @@ def test_a_new_follow_up_starts_proposed_scheduled_or_confirmed(desk):
     refused = desk.post(URL, body | {"status": "checked_in"})
     assert refused.status_code == 400 and "status" in refused.json()["errors"]
     assert desk.post(URL, body | {"status": "confirmed"}).status_code == 201
+
+
+def test_two_rules_of_one_kind_each_propose_once():
+    FollowUpRule.objects.update(active=False)
+    six_weeks = FollowUpRuleFactory(name="Review at 6 weeks", kind="review", days_after=42)
+    three_months = FollowUpRuleFactory(name="Review at 3 months", kind="review", days_after=90)
+    session = complete_session(CourseFactory())
+    assert sorted(session.follow_ups.values_list("rule", flat=True)) == sorted(
+        [six_weeks.pk, three_months.pk]
+    )
+    assert services.follow_ups_propose(session=session) == []

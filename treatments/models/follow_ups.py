@@ -96,6 +96,15 @@ class FollowUp(TimeStamped):
         max_length=12, choices=FollowUpStatus.choices, default=FollowUpStatus.SCHEDULED
     )
     notes = models.TextField("notes for the front desk", blank=True)
+    rule = models.ForeignKey(
+        "treatments.FollowUpRule",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The rule that proposed it.",
+    )
 
     class Meta:
         verbose_name = "follow-up"

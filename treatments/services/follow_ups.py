@@ -149,8 +149,8 @@ def _save_booking(follow_up: FollowUp) -> None:
 def follow_ups_propose(*, session: InjectionSession) -> list[FollowUp]:
     """The follow-ups a completed session calls for under the clinic's active rules, proposed in
     the clinician's first free slot from the day each is due (none for a follow-up due more than
-    two weeks ago). A kind of follow-up this session already has (proposed, booked, dropped or
-    attended) is not proposed again."""
+    two weeks ago). A rule already followed for this session (proposed, booked, dropped or
+    attended), or a kind booked by hand for it, is not proposed again."""
     if session.status != SessionStatus.COMPLETED:
         return []
     course = session.course
@@ -159,13 +159,16 @@ def follow_ups_propose(*, session: InjectionSession) -> list[FollowUp]:
         rules = rules.filter(treatment="", at_course_interval=False, while_sessions_remain=False)
     else:
         rules = rules.filter(Q(treatment="") | Q(treatment=course.planned_treatment))
-    followed = set(session.follow_ups.values_list("kind", flat=True))
+    # Each rule once per session; a kind booked by hand for the session counts as followed.
+    earlier = list(session.follow_ups.values_list("rule_id", "kind"))
+    followed_rules = {rule_id for rule_id, _ in earlier if rule_id}
+    by_hand = {kind for rule_id, kind in earlier if not rule_id}
     done = (
         course.sessions.filter(status=SessionStatus.COMPLETED).count() if course is not None else 0
     )
     proposals = []
     for rule in rules.order_by("days_after", "id"):
-        if rule.kind in followed:
+        if rule.pk in followed_rules or rule.kind in by_hand:
             continue
         if (rule.while_sessions_remain or rule.at_course_interval) and (
             course is None or course.status != CourseStatus.ACTIVE
@@ -187,6 +190,7 @@ def follow_ups_propose(*, session: InjectionSession) -> list[FollowUp]:
             course=course,
             session=session,
             kind=rule.kind,
+            rule=rule,
             clinician_id=session.clinician_id,
             status=Status.PROPOSED,
             starts_at=slot.starts_at,
@@ -195,7 +199,7 @@ def follow_ups_propose(*, session: InjectionSession) -> list[FollowUp]:
             notes=f"Proposed follow-up, due {due:%d %b %Y}.",
         )
         proposal.save()
-        followed.add(rule.kind)
+        followed_rules.add(rule.pk)
         proposals.append(proposal)
     return proposals
 
