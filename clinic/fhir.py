@@ -284,9 +284,7 @@ def appointment_resource(follow_up: Any) -> dict[str, Any]:
 
 def score_observation(score: Any) -> dict[str, Any]:
     if score.instrument == Instrument.NPRS:
-        code = _concept(
-            "NPRS pain", NPRS_LOINC, LOINC, "Pain severity - 0-10 verbal numeric rating"
-        )
+        code = _nprs()
     else:
         code = _concept(score.get_instrument_display(), score.instrument, system("instrument"))
     return {
@@ -316,15 +314,17 @@ def session_pain_observation(session: Any) -> dict[str, Any]:
         "identifier": _identifier("session-pain", session.pk),
         "status": "final",
         "category": [_survey()],
-        "code": _concept(
-            "NPRS pain", NPRS_LOINC, LOINC, "Pain severity - 0-10 verbal numeric rating"
-        ),
+        "code": _nprs(),
         "subject": reference("Patient", session.patient_id),
         "partOf": [reference("Procedure", session.pk)],
         "effectiveDateTime": _instant(session.performed_at),
         "valueQuantity": {"value": session.pre_pain_score, "unit": "score"},
         "performer": [reference("Practitioner", session.clinician_id)],
     }
+
+
+def _nprs() -> dict[str, Any]:
+    return _concept("NPRS pain", NPRS_LOINC, LOINC, "Pain severity - 0-10 verbal numeric rating")
 
 
 def _survey() -> dict[str, Any]:

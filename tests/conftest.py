@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -74,12 +75,24 @@ def browser(tmp_path):
     driver.quit()
 
 
-@pytest.fixture
-def api(clinician):
-    """An API client authenticated with the clinician's token."""
+def token_client(user, **options) -> Any:
+    """An API client authenticated with ``user``'s token (made on first use)."""
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=clinician).key}")
+    client = APIClient(**options)
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture
+def api_for(db):
+    """``api_for(user)``: an API client authenticated as that user."""
+    return token_client
+
+
+@pytest.fixture
+def api(clinician):
+    """An API client authenticated with the clinician's token."""
+    return token_client(clinician)

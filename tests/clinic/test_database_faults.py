@@ -12,9 +12,9 @@ import threading
 import pytest
 from django.db import close_old_connections, connections
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.conftest import token_client
 from tests.factories import PatientFactory
 from treatments.models import InjectionSession
 from treatments.services import sessions as session_services
@@ -108,10 +108,8 @@ def assert_unavailable(response) -> None:
 
 
 def test_an_outage_answers_503_and_the_app_recovers(clinician, proxied_database):
-    token = Token.objects.create(user=clinician)
     patient = PatientFactory()
-    api = APIClient(raise_request_exception=False)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api = token_client(clinician, raise_request_exception=False)
     assert api.get(f"/api/v1/patients/{patient.pk}/").status_code == 200
 
     proxied_database.cut()
@@ -132,10 +130,8 @@ def test_an_outage_answers_503_and_the_app_recovers(clinician, proxied_database)
 
 
 def test_a_session_cut_off_halfway_leaves_nothing_behind(clinician, proxied_database, monkeypatch):
-    token = Token.objects.create(user=clinician)
     patient = PatientFactory()
-    api = APIClient(raise_request_exception=False)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api = token_client(clinician, raise_request_exception=False)
     write_parts = session_services._replace_parts
 
     def cut_after_the_session_row(**kwargs):

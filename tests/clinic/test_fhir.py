@@ -10,11 +10,10 @@ import pytest
 from django.core.management import call_command
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from clinic import exports, tasks
 from clinic.models import AccessLogEntry, FhirExport
+from tests.conftest import token_client as api_for
 from tests.factories import (
     CourseFactory,
     FollowUpFactory,
@@ -27,13 +26,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ from django.apps import apps
 from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from clinic.permissions import CLINICAL_MODELS, MATRIX, VIEW, allowed, readable_fields
 from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
+from tests.conftest import token_client as api_for
 from tests.factories import (
     FollowUpFactory,
     OutcomeScoreFactory,
@@ -52,12 +51,6 @@ def records():
 
 def user_with(role: str | None):
     return UserFactory(username=f"user-{role or 'none'}".replace(" ", "-").lower(), role=role)
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 def hidden_fields(user) -> set[str]:

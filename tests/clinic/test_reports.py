@@ -21,12 +21,12 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clinic import reports
 from clinic.roles import CLINICIAN
 from patients.models import InstrumentMcid
+from tests.conftest import token_client as api_for
 from tests.factories import (
     ConditionFactory,
     CourseFactory,
@@ -234,13 +234,6 @@ def test_recall_report(clinic):
         ("Moreau", "+33612345678", D(2025, 3, 3), "left knee Medial collateral ligament"),
     ]
     assert reports.recall(lot_number="NO-SUCH-LOT", filters=ALL) == []
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 REVIEW_REPORTS = ["outcomes", "safety", "serious-events", "activity", "courses-ended"]

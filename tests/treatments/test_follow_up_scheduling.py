@@ -7,8 +7,6 @@ import datetime
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from tests.factories import (
     ClinicianFactory,
@@ -27,10 +25,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def desk(front_desk):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=front_desk).key}")
-    return client
+def desk(front_desk, api_for):
+    return api_for(front_desk)
 
 
 def complete_session(course, performed_at=None, **extra):
