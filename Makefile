@@ -2,7 +2,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format requirements clean
+.PHONY: run test lint format requirements bench clean
 
 ## run: install, migrate, create demo staff and data on first start, serve on 127.0.0.1:8000
 run: $(VENV)/.run-installed
@@ -11,6 +11,11 @@ run: $(VENV)/.run-installed
 ## test: the whole suite against PostgreSQL (DATABASE_URL, else an embedded one)
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
+
+## bench: load 208,000 patients and 1,000,000 sessions (once, into bench_clinic beside
+## DATABASE_URL's database), serve the API under gunicorn, drive it with locust, print the table
+bench: $(VENV)/.bench-installed
+	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -24,6 +29,7 @@ format: $(VENV)/.dev-installed
 requirements: $(VENV)/.dev-installed
 	$(BIN)/pip-compile -q --strip-extras --no-emit-find-links --no-emit-index-url requirements.in -o requirements.txt
 	$(BIN)/pip-compile -q --strip-extras --no-emit-find-links --no-emit-index-url requirements-dev.in -o requirements-dev.txt
+	$(BIN)/pip-compile -q --strip-extras --no-emit-find-links --no-emit-index-url requirements-bench.in -o requirements-bench.txt
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +41,10 @@ $(VENV)/.run-installed: requirements.txt | $(VENV)/bin/python
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
 	touch $@ $(VENV)/.run-installed
+
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.dev-installed
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-bench.txt
+	touch $@
 
 clean:
 	rm -rf $(VENV)

@@ -1,0 +1,142 @@
+"""The operations `make bench` drives: who does them, how often, and the request each makes.
+
+Shared by bench/locustfile.py (the load) and bench/run.py (the floor, cursor and query-count
+passes), so both send the same requests. A plan (bench/run.py writes it) holds ids and values
+sampled from the loaded database and one API token per role.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+API = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    params: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None
+    floor: str | None = None  # the same result from bench/floor.py, for reads
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    role: str  # whose token: "clinician", "frontdesk" or "admin"
+    weight: int  # relative frequency within the role's tasks
+    build: Callable[[dict[str, Any], random.Random], Request]
+
+
+def patient_search(plan: dict[str, Any], rng: random.Random) -> Request:
+    params = {"search": rng.choice(plan["search"])}
+    return Request("GET", f"{API}/patients/", params, floor="/floor/patients/")
+
+
+def patient_detail(plan: dict[str, Any], rng: random.Random) -> Request:
+    patient = rng.choice(plan["patients"])
+    return Request("GET", f"{API}/patients/{patient}/", floor=f"/floor/patients/{patient}/")
+
+
+def timeline(plan: dict[str, Any], rng: random.Random) -> Request:
+    patient = rng.choice(plan["timeline_patients"])
+    path = f"/patients/{patient}/timeline/"
+    return Request("GET", f"{API}{path}", floor=f"/floor{path}")
+
+
+def session_list(plan: dict[str, Any], rng: random.Random) -> Request:
+    clinician, day = rng.choice(plan["clinician_days"])
+    start = datetime.date.fromisoformat(day)
+    params = {
+        "clinician": clinician,
+        "performed_after": f"{start - datetime.timedelta(days=30)}T00:00:00Z",
+        "performed_before": f"{start}T00:00:00Z",
+        "page_size": 50,
+    }
+    return Request("GET", f"{API}/sessions/", params, floor="/floor/sessions/")
+
+
+def agenda(plan: dict[str, Any], rng: random.Random) -> Request:
+    day, clinician = rng.choice(plan["agenda"])
+    params = {"date": day, "clinician": clinician}
+    return Request("GET", f"{API}/follow-ups/agenda/", params, floor="/floor/follow-ups/agenda/")
+
+
+def session_create(plan: dict[str, Any], rng: random.Random) -> Request:
+    when = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=rng.randint(5, 600))
+    expiry = (when.date() + datetime.timedelta(days=90)).isoformat()
+    body = {
+        "patient": rng.choice(plan["patients"]),
+        "clinician": plan["clinician_id"],
+        "performed_at": when.isoformat(),
+        "status": "completed",
+        "guidance": "ultrasound",
+        "consent_obtained": True,
+        "pre_pain_score": rng.randint(3, 9),
+        "injectates": [
+            {
+                "line": 1,
+                "kind": "prp",
+                "volume_ml": "5.0",
+                "lot_number": "BENCH-1",
+                "expiry_date": expiry,
+                "whole_blood_ml": "30",
+                "spins": 2,
+                "anticoagulant": "acd_a",
+                "activation": "none",
+                "leukocytes": "poor",
+                "platelet_count": 1100,
+                "baseline_platelet_count": 240,
+            }
+        ],
+        "sites": [
+            {
+                "line": 1,
+                "injectate_line": 1,
+                "body_region": "knee",
+                "structure": "Knee joint",
+                "tissue": "intra_articular",
+                "laterality": "right",
+                "volume_ml": "3",
+            },
+            {
+                "line": 2,
+                "injectate_line": 1,
+                "body_region": "knee",
+                "structure": "Medial collateral ligament",
+                "tissue": "ligament",
+                "laterality": "right",
+                "volume_ml": "2",
+            },
+        ],
+    }
+    return Request("POST", f"{API}/sessions/", body=body)
+
+
+def report(name: str) -> Callable[[dict[str, Any], random.Random], Request]:
+    def build(plan: dict[str, Any], rng: random.Random) -> Request:
+        today = datetime.datetime.now(datetime.UTC).date()
+        params: dict[str, Any] = {"date_from": str(today - datetime.timedelta(days=365))}
+        if name == "recall":
+            params["lot_number"] = plan["lot"]
+        return Request("GET", f"{API}/reports/{name}/", params)
+
+    return build
+
+
+REPORTS = ("outcomes", "safety", "serious-events", "activity", "courses-ended", "recall")
+
+OPS = [
+    Op("patient search", "frontdesk", 10, patient_search),
+    Op("agenda", "frontdesk", 10, agenda),
+    Op("patient detail", "clinician", 10, patient_detail),
+    Op("timeline", "clinician", 10, timeline),
+    Op("session list", "clinician", 10, session_list),
+    Op("session create", "clinician", 3, session_create),
+    *(Op(f"report {name}", "admin", 1, report(name)) for name in REPORTS),
+]
