@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -113,6 +114,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# Under pytest every N+1 query fails the test that caused it (django-zeal, a test requirement):
+# tests/conftest.py wraps each test in zeal_context, the middleware covers live-server requests.
+if "pytest" in sys.modules:
+    INSTALLED_APPS.append("zeal")
+    MIDDLEWARE.append("zeal.middleware.zeal_middleware")
 
 ROOT_URLCONF = "clinic.urls"
 WSGI_APPLICATION = "clinic.wsgi.application"

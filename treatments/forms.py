@@ -77,10 +77,12 @@ class ReferencingFormSet(RegisteredFormSet):
 
     def _link(self, form: forms.ModelForm) -> None:
         number = form.cleaned_data.get(self.number_field)
-        target = (
-            self.target_model.objects.get(session=self.instance, line=number) if number else None
-        )
-        setattr(form.instance, self.link_field, target)
+        setattr(form.instance, self.link_field, self.targets[number] if number else None)
+
+    @cached_property
+    def targets(self) -> dict[int, models.Model]:
+        """The session's rows this formset points at, by number (saved before this formset)."""
+        return {row.line: row for row in self.target_model.objects.filter(session=self.instance)}
 
     def save_new(self, form: forms.ModelForm, commit: bool = True) -> models.Model:
         self._link(form)

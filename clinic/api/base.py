@@ -107,6 +107,18 @@ class ETagMixin:
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         author = {self.author_field: self.request.user} if self.author_field else {}  # type: ignore[attr-defined]
         self.created = serializer.save(**author)
+        self.reread(serializer)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.save()
+        self.reread(serializer)
+
+    def reread(self, serializer: serializers.BaseSerializer) -> None:
+        """Answer a write with the record as a read gives it: through the view's queryset, whose
+        joins and prefetches load nested rows at once (not a query per row)."""
+        fresh = self.get_queryset().filter(pk=serializer.instance.pk).first()  # type: ignore[attr-defined]
+        if fresh is not None:
+            serializer.instance = fresh
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with transaction.atomic():

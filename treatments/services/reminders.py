@@ -52,17 +52,28 @@ def reminders_sync(*, follow_up: FollowUp) -> None:
     pending.exclude(appointment_at=follow_up.starts_at, hours_before__in=wanted).update(
         status=ReminderStatus.CANCELLED, updated_at=now
     )
-    for hours, due in wanted.items():
-        reminder, created = Reminder.objects.get_or_create(
-            follow_up=follow_up,
-            hours_before=hours,
-            appointment_at=follow_up.starts_at,
-            defaults={"due_at": due, "next_attempt_at": due},
-        )
-        if not created and reminder.status == ReminderStatus.CANCELLED:
-            # Moved back to a time it had before: that reminder is wanted again.
-            reminder.status = ReminderStatus.PENDING
-            reminder.save(update_fields=["status", "updated_at"])
+    if not wanted:
+        return
+    kept = follow_up.reminders.filter(appointment_at=follow_up.starts_at, hours_before__in=wanted)
+    had = set(kept.values_list("hours_before", flat=True))
+    # Moved back to a time it had before: those reminders are wanted again.
+    kept.filter(status=ReminderStatus.CANCELLED).update(
+        status=ReminderStatus.PENDING, updated_at=now
+    )
+    Reminder.objects.bulk_create(
+        [
+            Reminder(
+                follow_up=follow_up,
+                hours_before=hours,
+                appointment_at=follow_up.starts_at,
+                due_at=due,
+                next_attempt_at=due,
+            )
+            for hours, due in wanted.items()
+            if hours not in had
+        ],
+        ignore_conflicts=True,  # planned meanwhile by a concurrent change: one row stays
+    )
 
 
 def reminders_plan_upcoming(*, days: int = 3) -> int:
