@@ -137,7 +137,8 @@ class Patient(TimeStamped):
         indexes = [
             models.Index(fields=["family_name", "given_name"], name="patients_patient_name_idx"),
             models.Index(fields=["birth_date"], name="patients_patient_birth_idx"),
-            # Admin and API search is a case-insensitive substring match on names.
+            # Admin and API search: an MRN matches whole but in any case, names by substring.
+            models.Index(Upper("mrn"), name="patients_patient_mrn_upper_idx"),
             GinIndex(
                 OpClass(Upper("family_name"), name="gin_trgm_ops"),
                 name="patients_patient_family_trgm",
