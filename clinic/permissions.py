@@ -119,9 +119,15 @@ def readable_fields(user: Any, model: type[models.Model] | models.Model) -> froz
 def _roles(user: Any) -> frozenset[str]:
     cached = getattr(user, "_clinic_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
-        user._clinic_roles = cached
+        cached = remember_roles(user, user.groups.values_list("name", flat=True))
     return cached
+
+
+def remember_roles(user: Any, names: Any) -> frozenset[str]:
+    """Keep the user's group names on the user for this request (read with the user, they
+    cost no query of their own)."""
+    user._clinic_roles = frozenset(name for name in names if name)
+    return user._clinic_roles
 
 
 # Reports: who may run each. Outcomes, safety and activity are clinical review (clinicians and

@@ -56,10 +56,11 @@ def sessions_given(
 
 
 def sessions_with_parts(queryset: QuerySet[InjectionSession]) -> QuerySet[InjectionSession]:
-    """Sessions with their injectates and sites, in a fixed number of queries."""
-    return queryset.select_related("clinician").prefetch_related(
+    """Sessions with their injectates, sites (each with its injectate's line, not the whole
+    injectate) and addenda, in a fixed number of queries."""
+    return queryset.prefetch_related(
         "injectates",
-        Prefetch("sites", InjectionSite.objects.select_related("injectate")),
+        Prefetch("sites", InjectionSite.objects.annotate(injectate_line=F("injectate__line"))),
         "addenda",
     )
 

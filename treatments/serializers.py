@@ -56,8 +56,17 @@ class InjectateSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelS
         validators: list[Any] = []  # numbers are checked against the whole payload
 
 
+class InjectateLineField(serializers.IntegerField):
+    """The number of the site's injectate: as loaded with the site (sessions_with_parts), else
+    read from the injectate."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        line = getattr(instance, "injectate_line", None)
+        return line if line is not None else super().get_attribute(instance)
+
+
 class SiteSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSerializer):
-    injectate_line = serializers.IntegerField(
+    injectate_line = InjectateLineField(
         source="injectate.line",
         min_value=1,
         max_value=20,

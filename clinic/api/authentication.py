@@ -6,10 +6,14 @@ import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Value
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
+
+from clinic.permissions import remember_roles
 
 
 def token_expires_at(token: Token) -> datetime.datetime:
@@ -21,7 +25,18 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     user: deactivating a user stops their token at once)."""
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
-        user, token = super().authenticate_credentials(key)
-        if token_expires_at(token) <= timezone.now():
+        # DRF's lookup, with the user's roles read in the same query.
+        found = (
+            Token.objects.select_related("user")
+            .annotate(roles=ArrayAgg("user__groups__name", default=Value([])))
+            .filter(key=key)
+            .first()
+        )
+        if found is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        if not found.user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        if token_expires_at(found) <= timezone.now():
             raise exceptions.AuthenticationFailed("Token expired; ask for a new one.")
-        return user, token
+        remember_roles(found.user, found.roles)
+        return found.user, found

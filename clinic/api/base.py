@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
+from django.db.models import QuerySet
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -156,6 +157,12 @@ class RecordViewSet(
 
     permission_action = CHANGE  # what a custom action needs, unless it says otherwise
     read_records: list[models.Model] | None = None
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # Filters, search and ordering narrow lists; one record is found by its id alone.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
 
     def paginate_queryset(self, queryset: Any) -> list[models.Model] | None:
         page = super().paginate_queryset(queryset)
