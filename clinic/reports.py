@@ -2,9 +2,12 @@
 and responders per instrument and time point), safety (side effects per 100 sessions), activity
 (sessions per clinician and month, courses ended) and product recall (who received a lot).
 
-Every report takes the same filters. Readings are outcome scores plus the pre-procedure pain
-score of each completed session (an NPRS reading). A reading dated rather than taken at a named
-time point counts at the time point nearest its distance from the baseline.
+Every report takes the same filters. Outcomes read the course changes the database keeps
+(clinic.models.CourseChange: per course, instrument and time point the reading that counts and
+its change from baseline; readings are outcome scores plus each completed session's
+pre-procedure pain score as NPRS, and a reading dated rather than taken at a named time point
+counts at the point its distance from the baseline falls in). Their date filters select by the
+date of the reading that counts.
 """
 
 from __future__ import annotations
@@ -16,16 +19,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from patients.models import INSTRUMENTS
-
-# Days after baseline that a dated reading counts as each time point.
-TIME_POINT_DAYS = [
-    ("2w", 7, 27),
-    ("6w", 28, 62),
-    ("3m", 63, 135),
-    ("6m", 136, 270),
-    ("12m", 271, 450),
-]
 TIME_POINT_ORDER = ["2w", "6w", "3m", "6m", "12m"]
 
 
@@ -46,7 +39,6 @@ class ReportFilters:
             "condition": self.condition,
             "body_region": self.body_region,
             "clinician": self.clinician,
-            "course": None,
             "tz": settings.TIME_ZONE,
         }
 
@@ -70,11 +62,6 @@ def _rows(sql: str, params: dict[str, Any]) -> Rows:
         return Rows(names, [dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
 
 
-_DIRECTIONS = ", ".join(f"('{code}', '{spec.better}')" for code, spec in INSTRUMENTS.items())
-_TIME_POINTS = " ".join(
-    f"WHEN r.measured_on - b.measured_on BETWEEN {low} AND {high} THEN '{point}'"
-    for point, low, high in TIME_POINT_DAYS
-)
 # Courses within the filters (treatment, condition, body region, a session by the clinician).
 _COURSES = """
     courses AS (
@@ -84,100 +71,88 @@ _COURSES = """
         WHERE (%(treatment)s::text IS NULL OR c.planned_treatment = %(treatment)s::text)
           AND (%(condition)s::text IS NULL OR cd.icd10_code = %(condition)s::text)
           AND (%(body_region)s::text IS NULL OR cd.body_region = %(body_region)s::text)
-          AND (%(course)s::bigint IS NULL OR c.id = %(course)s::bigint)
           AND (%(clinician)s::bigint IS NULL OR EXISTS (
               SELECT 1 FROM treatments_injectionsession s
               WHERE s.course_id = c.id AND s.clinician_id = %(clinician)s::bigint))
     )
 """
+# Whether a change reaches the instrument's MCID: absolute points, or percent of baseline.
+_RESPONDER = """
+    CASE WHEN m.value IS NULL THEN NULL
+         WHEN m.unit = 'percent' THEN
+             CASE WHEN ch.baseline = 0 THEN NULL
+                  ELSE ch.improvement * 100 / ch.baseline >= m.value END
+         ELSE ch.improvement >= m.value END
+"""
 
-# Per course, instrument and time point: the baseline, the latest reading, change and whether
-# the improvement reaches the instrument's MCID.
+
+# The stored course changes (clinic.models.CourseChange, kept by the database) within the
+# filters, with each one's MCID and whether it reaches it.
 _CHANGES = f"""
-    WITH {_COURSES},
-    readings AS (
-        SELECT o.course_id, o.patient_id, o.instrument, o.score, o.time_point, o.measured_on,
-               0 AS source
-        FROM patients_outcomescore o JOIN courses c ON c.id = o.course_id
-        UNION ALL
-        SELECT s.course_id, s.patient_id, 'nprs', s.pre_pain_score,
-               CASE WHEN s.performed_at = min(s.performed_at) OVER (PARTITION BY s.course_id)
-                    THEN 'baseline' ELSE 'date' END,
-               (s.performed_at AT TIME ZONE %(tz)s)::date, 1
-        FROM treatments_injectionsession s JOIN courses c ON c.id = s.course_id
-        WHERE s.status = 'completed' AND s.pre_pain_score IS NOT NULL
-    ),
-    baselines AS (
-        SELECT DISTINCT ON (course_id, instrument) course_id, instrument, score, measured_on
-        FROM readings WHERE time_point = 'baseline'
-        ORDER BY course_id, instrument, source, measured_on
-    ),
-    later AS (
-        SELECT DISTINCT ON (r.course_id, r.instrument, point)
-               r.course_id, r.patient_id, r.instrument, r.score, r.measured_on,
-               b.score AS baseline, b.measured_on AS baseline_on,
-               CASE WHEN r.time_point <> 'date' THEN r.time_point
-                    ELSE CASE {_TIME_POINTS} END END AS point
-        FROM readings r JOIN baselines b USING (course_id, instrument)
-        WHERE r.time_point <> 'baseline'
-          AND (%(date_from)s::date IS NULL OR r.measured_on >= %(date_from)s::date)
-          AND (%(date_to)s::date IS NULL OR r.measured_on <= %(date_to)s::date)
-        ORDER BY r.course_id, r.instrument, point, r.source, r.measured_on DESC
-    ),
-    changes AS (
-        SELECT l.*, l.score - l.baseline AS change,
-               CASE d.better WHEN 'lower' THEN l.baseline - l.score
-                             ELSE l.score - l.baseline END AS improvement,
-               m.value AS mcid, m.unit AS mcid_unit
-        FROM later l
-        JOIN (VALUES {_DIRECTIONS}) AS d(instrument, better) USING (instrument)
-        LEFT JOIN patients_instrumentmcid m USING (instrument)
-        WHERE l.point IS NOT NULL
-    ),
-    responders AS (
-        SELECT c.*,
-               CASE WHEN c.mcid IS NULL THEN NULL
-                    WHEN c.mcid_unit = 'percent' THEN
-                        CASE WHEN c.baseline = 0 THEN NULL
-                             ELSE c.improvement * 100 / c.baseline >= c.mcid END
-                    ELSE c.improvement >= c.mcid END AS responder
-        FROM changes c
-    )
+    SELECT ch.course_id, ch.patient_id, ch.instrument, ch.time_point AS point, ch.change,
+           {_RESPONDER} AS responder
+    FROM clinic_coursechange ch
+    LEFT JOIN patients_instrumentmcid m ON m.instrument = ch.instrument
+    WHERE (%(treatment)s::text IS NULL OR ch.treatment = %(treatment)s::text)
+      AND (%(condition)s::text IS NULL OR ch.icd10_code = %(condition)s::text)
+      AND (%(body_region)s::text IS NULL OR ch.body_region = %(body_region)s::text)
+      AND (%(clinician)s::bigint IS NULL OR EXISTS (
+          SELECT 1 FROM treatments_injectionsession s
+          WHERE s.course_id = ch.course_id AND s.clinician_id = %(clinician)s::bigint))
+      AND (%(date_from)s::date IS NULL OR ch.measured_on >= %(date_from)s::date)
+      AND (%(date_to)s::date IS NULL OR ch.measured_on <= %(date_to)s::date)
 """
 
 
 def course_responses(*, course_id: int) -> Rows:
     """The course's change from baseline per instrument and time point, and whether each
     reaches the MCID (absolute points, or percent of baseline, as the instrument's MCID says)."""
-    sql = (
-        _CHANGES
-        + """
-        SELECT instrument, point AS time_point, baseline, baseline_on, score, measured_on,
-               change, improvement, mcid, mcid_unit, responder
-        FROM responders
-        ORDER BY instrument, array_position(%(order)s::text[], point)
+    sql = f"""
+        SELECT ch.instrument, ch.time_point, ch.baseline, ch.baseline_on, ch.score,
+               ch.measured_on, ch.change, ch.improvement, m.value AS mcid, m.unit AS mcid_unit,
+               {_RESPONDER} AS responder
+        FROM clinic_coursechange ch
+        LEFT JOIN patients_instrumentmcid m ON m.instrument = ch.instrument
+        WHERE ch.course_id = %(course)s
+        ORDER BY ch.instrument, array_position(%(order)s::text[], ch.time_point)
     """
-    )
-    return _rows(sql, ReportFilters().params() | {"course": course_id, "order": TIME_POINT_ORDER})
+    return _rows(sql, {"course": course_id, "order": TIME_POINT_ORDER})
 
 
 def outcomes(filters: ReportFilters) -> Rows:
-    """Per instrument and time point: patients, median change from baseline, responder share."""
-    sql = (
-        _CHANGES
-        + """
-        SELECT instrument, point AS time_point,
-               count(DISTINCT patient_id) AS patients,
-               count(*) AS courses,
-               round(percentile_cont(0.5) WITHIN GROUP (ORDER BY change)::numeric, 1)
-                   AS median_change,
-               round(100.0 * count(*) FILTER (WHERE responder)
-                     / nullif(count(responder), 0), 1) AS responder_pct
-        FROM responders
-        GROUP BY instrument, point
-        ORDER BY instrument, array_position(%(order)s::text[], point)
+    """Per instrument and time point: patients, median change from baseline, responder share.
+
+    One pass counts courses per change value (the median is read off their running totals),
+    another counts distinct patients (from an index when nothing narrows the courses)."""
+    sql = f"""
+        WITH changes AS NOT MATERIALIZED ({_CHANGES}),
+        cells AS (
+            SELECT instrument, point, change, count(*) AS n,
+                   count(*) FILTER (WHERE responder) AS yes, count(responder) AS known
+            FROM changes GROUP BY instrument, point, change
+        ),
+        running AS (
+            SELECT *, sum(n) OVER (PARTITION BY instrument, point ORDER BY change) AS upto,
+                   sum(n) OVER (PARTITION BY instrument, point) AS total
+            FROM cells
+        ),
+        summary AS (
+            SELECT instrument, point, max(total)::bigint AS courses,
+                   (min(change) FILTER (WHERE upto >= floor((total + 1) / 2))
+                    + min(change) FILTER (WHERE upto >= floor(total / 2) + 1)) / 2 AS median,
+                   sum(yes) AS yes, sum(known) AS known
+            FROM running GROUP BY instrument, point
+        ),
+        patients AS (
+            SELECT instrument, point, count(DISTINCT patient_id) AS patients
+            FROM changes GROUP BY instrument, point
+        )
+        SELECT s.instrument, s.point AS time_point, p.patients, s.courses,
+               round(s.median, 1) AS median_change,
+               round(100.0 * s.yes / nullif(s.known, 0), 1) AS responder_pct
+        FROM summary s JOIN patients p USING (instrument, point)
+        ORDER BY s.instrument, array_position(%(order)s::text[], s.point)
     """
-    )
     return _rows(sql, filters.params() | {"order": TIME_POINT_ORDER})
 
 
