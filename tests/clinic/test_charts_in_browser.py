@@ -12,6 +12,7 @@ from django.utils import timezone
 from selenium.webdriver.common.by import By
 
 from clinic.roles import CLINICIAN
+from tests.conftest import admin_login
 from tests.factories import (
     CourseFactory,
     InjectateFactory,
@@ -74,10 +75,7 @@ def test_clinician_sees_the_charts(live_server, browser, settings):
     )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("dr.ives")
-    browser.find_element(By.NAME, "password").send_keys("correct horse battery")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    admin_login(browser, live_server.url, "dr.ives", "correct horse battery")
 
     browser.get(f"{live_server.url}/admin/patients/patient/{patient.pk}/change/")
     canvas = browser.find_element(By.ID, "score-chart")

@@ -12,6 +12,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from clinic.roles import CLINICIAN, FRONT_DESK
+from tests.conftest import admin_login
 from tests.factories import FollowUpFactory, UserFactory
 from treatments.models import FollowUp
 
@@ -52,10 +53,7 @@ def test_front_desk_checks_in_and_books_from_the_agenda(live_server, browser, se
         ends_at=start + datetime.timedelta(hours=1, minutes=30),
     )
 
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("desk.amal")
-    browser.find_element(By.NAME, "password").send_keys("correct horse battery")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    admin_login(browser, live_server.url, "desk.amal", "correct horse battery")
     browser.get(f"{live_server.url}/admin/treatments/followup/")
     click_and_wait(
         browser, browser.find_element(By.CSS_SELECTOR, ".object-tools a[href$='/agenda/']")

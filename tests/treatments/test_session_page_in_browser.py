@@ -10,6 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from clinic.roles import CLINICIAN
+from tests.conftest import admin_login
 from tests.factories import PatientFactory, UserFactory
 from treatments.models import InjectionSession
 
@@ -54,10 +55,7 @@ def test_clinician_logs_a_session_with_added_rows(live_server, browser, settings
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     UserFactory(username="dr.ives", password="correct horse battery", role=CLINICIAN)
     patient = PatientFactory(family_name="Lindqvist")
-    browser.get(f"{live_server.url}/admin/login/")
-    fill(browser, "username", "dr.ives")
-    fill(browser, "password", "correct horse battery")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    admin_login(browser, live_server.url, "dr.ives", "correct horse battery")
 
     browser.get(f"{live_server.url}/admin/treatments/injectionsession/add/?patient={patient.pk}")
     assert "Lindqvist" in browser.find_element(By.ID, "id_patient").get_attribute("innerHTML")
