@@ -9,7 +9,10 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
+from django.utils.functional import cached_property
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,8 +20,64 @@ from clinic import audit
 from clinic.api.errors import PreconditionFailed, validation_error
 from clinic.permissions import CHANGE, VIEW, allowed, readable_fields
 
+# Fields whose to_representation needs nothing but the value.
+_PLAIN_FIELDS = (
+    serializers.BooleanField,
+    serializers.CharField,
+    serializers.ChoiceField,
+    serializers.DateField,
+    serializers.DateTimeField,
+    serializers.DecimalField,
+    serializers.FloatField,
+    serializers.IntegerField,
+    serializers.UUIDField,
+)
 
-class RoleFieldsMixin:
+
+class DirectReadMixin:
+    """A model serializer that reads its model's own columns straight off the instance.
+
+    DRF's generic read (dotted sources, callables, primary-key stand-ins) costs more than the
+    data in a page of records with nested rows. A field whose source is one concrete column is
+    read with getattr (a foreign key as its id); every other field goes DRF's way.
+    """
+
+    @cached_property
+    def _read_plan(self) -> list[tuple[str, str | None, Any]]:
+        columns = {f.name: f for f in self.Meta.model._meta.concrete_fields}  # type: ignore[attr-defined]
+        plan: list[tuple[str, str | None, Any]] = []
+        for field in self._readable_fields:  # type: ignore[attr-defined]
+            column = columns.get(field.source) if len(field.source_attrs) == 1 else None
+            if column is None:
+                plan.append((field.field_name, None, field))
+            elif column.is_relation and type(field) is serializers.PrimaryKeyRelatedField:
+                if field.pk_field is None:
+                    plan.append((field.field_name, column.attname, None))
+                else:
+                    plan.append((field.field_name, None, field))
+            elif not column.is_relation and isinstance(field, _PLAIN_FIELDS):
+                plan.append((field.field_name, column.attname, field.to_representation))
+            else:
+                plan.append((field.field_name, None, field))
+        return plan
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, attname, convert in self._read_plan:
+            if attname is not None:
+                value = getattr(instance, attname)
+                values[name] = value if value is None or convert is None else convert(value)
+                continue
+            try:
+                attribute = convert.get_attribute(instance)
+            except SkipField:
+                continue
+            present = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            values[name] = None if present is None else convert.to_representation(attribute)
+        return values
+
+
+class RoleFieldsMixin(DirectReadMixin):
     """Only the fields the requesting user's role may read (clinic.permissions); nested records
     of a model the role may not see are left out whole."""
 
