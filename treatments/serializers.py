@@ -43,6 +43,15 @@ class CourseSerializer(ModelCleanSerializer):
         read_only_fields = RECORD_READ_ONLY
 
 
+class PrefetchedRowsSerializer(serializers.ListSerializer):
+    """Nested rows as sessions_with_parts loaded them (a list in ``prefetched_<field>``), else
+    from the relation."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        rows = getattr(instance, f"prefetched_{self.source}", None)
+        return rows if rows is not None else super().get_attribute(instance)
+
+
 class InjectateSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSerializer):
     concentration_factor = serializers.DecimalField(
         max_digits=6, decimal_places=1, read_only=True, allow_null=True
@@ -52,6 +61,7 @@ class InjectateSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelS
     class Meta:
         model = Injectate
         exclude = ["session", "created_at", "updated_at"]  # noqa: DJ006 - all of its own fields
+        list_serializer_class = PrefetchedRowsSerializer
         read_only_fields = ["id"]
         validators: list[Any] = []  # numbers are checked against the whole payload
 
@@ -76,6 +86,7 @@ class SiteSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSerial
     class Meta:
         model = InjectionSite
         exclude = ["session", "created_at", "updated_at"]  # noqa: DJ006 - all of its own fields
+        list_serializer_class = PrefetchedRowsSerializer
         read_only_fields = ["id", "injectate"]
         validators: list[Any] = []
 
@@ -89,6 +100,7 @@ class AddendumSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSe
     class Meta:
         model = Addendum
         fields = ["id", "text", "author", "created_at"]
+        list_serializer_class = PrefetchedRowsSerializer
         read_only_fields = ["id", "author", "created_at"]
 
 
