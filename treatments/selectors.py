@@ -88,27 +88,41 @@ def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime
     return start, start + datetime.timedelta(days=1)
 
 
+def booked_times(
+    *, clinician_id: int, start: datetime.datetime, end: datetime.datetime, avoid_proposals: bool
+) -> list[tuple[datetime.datetime, datetime.datetime]]:
+    """When the clinician is booked between ``start`` and ``end``, in order; proposals count
+    only with ``avoid_proposals``."""
+    bookings = FollowUp.objects.filter(
+        clinician_id=clinician_id, starts_at__lt=end, ends_at__gt=start
+    )
+    if avoid_proposals:
+        bookings = bookings.exclude(status=FollowUpStatus.CANCELLED)
+    else:
+        bookings = bookings.exclude(status__in=HOLDS_NO_TIME)
+    return sorted(bookings.values_list("starts_at", "ends_at"))
+
+
 def free_slots(
     *,
     clinician_id: int,
     day: datetime.date,
     minutes: int = 30,
     avoid_proposals: bool = False,
+    booked: list[tuple[datetime.datetime, datetime.datetime]] | None = None,
 ) -> list[Slot]:
     """The clinician's free times of ``minutes`` on ``day``, back to back from opening time and
-    after each booking, never in the past. Proposals hold no time unless ``avoid_proposals``."""
+    after each booking, never in the past. Proposals hold no time unless ``avoid_proposals``.
+    ``booked``: the clinician's booked_times() over a span including the day, if read already."""
     hours = clinic_day(day)
     if hours is None:
         return []
     opens, closes = hours
-    bookings = FollowUp.objects.filter(
-        clinician_id=clinician_id, starts_at__lt=closes, ends_at__gt=opens
-    )
-    if avoid_proposals:
-        bookings = bookings.exclude(status=FollowUpStatus.CANCELLED)
-    else:
-        bookings = bookings.exclude(status__in=HOLDS_NO_TIME)
-    busy = sorted(bookings.values_list("starts_at", "ends_at"))
+    if booked is None:
+        booked = booked_times(
+            clinician_id=clinician_id, start=opens, end=closes, avoid_proposals=avoid_proposals
+        )
+    busy = [(start, end) for start, end in booked if start < closes and end > opens]
     length = datetime.timedelta(minutes=minutes)
     now = timezone.now()
     slots, start = [], opens

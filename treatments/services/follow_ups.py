@@ -23,7 +23,7 @@ from treatments.models import (
     SessionStatus,
 )
 from treatments.models.follow_ups import OVERLAP_RULE
-from treatments.selectors import Slot, clinic_day, free_slots
+from treatments.selectors import Slot, booked_times, clinic_day, day_bounds, free_slots
 from treatments.services.reminders import reminders_sync
 
 Status = FollowUpStatus
@@ -208,10 +208,20 @@ def _first_free_slot(*, clinician_id: int, day: datetime.date, minutes: int) -> 
     """The first free time from ``day`` on, avoiding other proposals too; when every day is
     full, opening time on the first clinic day (the front desk moves it)."""
     first_open = None
+    booked = booked_times(  # the whole search in one query
+        clinician_id=clinician_id,
+        start=day_bounds(day)[0],
+        end=day_bounds(day + datetime.timedelta(days=SEARCH_DAYS))[0],
+        avoid_proposals=True,
+    )
     for offset in range(SEARCH_DAYS):
         candidate = day + datetime.timedelta(days=offset)
         slots = free_slots(
-            clinician_id=clinician_id, day=candidate, minutes=minutes, avoid_proposals=True
+            clinician_id=clinician_id,
+            day=candidate,
+            minutes=minutes,
+            avoid_proposals=True,
+            booked=booked,
         )
         if slots:
             return slots[0]
