@@ -146,6 +146,15 @@ else:
 
     DATABASES = {"default": embedded_database_settings(VAR_DIR / "postgres")}
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
+# With threads serving requests (gunicorn --threads), a pool shared by the process's threads
+# (psycopg_pool) instead of a connection kept per thread: DATABASE_POOL_SIZE connections at most.
+if os.environ.get("DATABASE_POOL_SIZE"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ["DATABASE_POOL_SIZE"]),
+        "timeout": 10,
+    }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Checks relative to today are raw SQL in the database (with a day of slack for time zones);
