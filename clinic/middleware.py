@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from pghistory.middleware import HistoryMiddleware
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -56,3 +56,40 @@ class SessionLifetimeMiddleware:
             if now - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
         return self.get_response(request)
+
+
+class RequestLimitsMiddleware:
+    """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused with 413 before anything
+    reads it (the API's parsers read the stream, which Django's own limit does not cover); a
+    body sent without a length (chunked) with 411; a query parameter holding a NUL character
+    (which PostgreSQL cannot store or compare) with 400 naming it."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not request.META.get("CONTENT_LENGTH"):
+            return refusal(request, 411, "Send the body with a Content-Length.")
+        if not (length.isascii() and length.isdigit()):
+            return refusal(request, 400, "The Content-Length header is not a number.")
+        if limit is not None and (len(length) > 18 or int(length) > limit):
+            return refusal(request, 413, f"The request body is over the limit of {limit} bytes.")
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                message = "Null characters are not allowed."
+                return refusal(request, 400, f"{name}: {message}", {name: [message]})
+        return self.get_response(request)
+
+
+def refusal(
+    request: HttpRequest, status: int, detail: str, errors: dict[str, list[str]] | None = None
+) -> HttpResponse:
+    from clinic.api.errors import PROBLEM_CONTENT_TYPE, problem
+
+    if request.path.startswith("/api/"):
+        body = problem(status, detail, errors)
+        return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+    return HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8")

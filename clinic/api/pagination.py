@@ -13,6 +13,18 @@ class ClinicCursorPagination(CursorPagination):
     max_page_size = 200
     ordering = "-id"
 
+    def get_page_size(self, request: Request) -> int:
+        """``?page_size=`` from 1 to 200; anything else is refused (not quietly replaced)."""
+        asked = request.query_params.get(self.page_size_query_param)
+        if asked is None:
+            return self.page_size
+        digits = asked.isascii() and asked.isdigit() and len(asked) <= 4
+        if not digits or not 1 <= int(asked) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"Ask for 1 to {self.max_page_size} per page."]}
+            )
+        return int(asked)
+
     def decode_cursor(self, request: Request) -> Cursor | None:
         try:
             return super().decode_cursor(request)
