@@ -126,7 +126,9 @@ def test_a_booking_that_loses_the_race_gets_409_naming_the_winner(api, clinician
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_requests_racing_for_one_slot_get_one_booking(clinician):
     """Two front-desk requests for the same slot at the same moment: one booking is made, the
-    other request is refused with a message naming it (400 or 409, depending on timing)."""
+    other request is refused with a message naming it (400 or 409, depending on timing; when
+    both inserts meet in the exclusion check, PostgreSQL ends one in a deadlock, and that one
+    is saved again)."""
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import random
+import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,6 +39,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.CANCELLED: (Status.PROPOSED, Status.SCHEDULED, Status.CONFIRMED),
 }
 MOVABLE = (Status.PROPOSED, Status.SCHEDULED, Status.CONFIRMED)
+DEADLOCK_ATTEMPTS = 3  # saves of a booking that PostgreSQL ended in a deadlock with another
 SEARCH_DAYS = 28  # how far ahead a proposal looks for a free slot
 LATE_ENTRY = datetime.timedelta(days=14)  # a follow-up due longer ago than this is not proposed
 
@@ -134,16 +137,33 @@ def _save_booking(follow_up: FollowUp) -> None:
     """Validate and save; a booking that lost a race for its slot raises ``Clash`` naming the
     booking that won (the database's exclusion constraint is the last word)."""
     follow_up.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            follow_up.save()
-    except IntegrityError as error:
-        diag = getattr(error.__cause__, "diag", None)
-        if getattr(diag, "constraint_name", None) != OVERLAP_RULE:
-            raise
-        clash = follow_up.clashing_booking()
-        message = clash.describe_as_clash() if clash else "That time was just booked."
-        raise Clash(message, field="starts_at") from error
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                follow_up.save()
+            return
+        except OperationalError as error:
+            # Two bookings of one slot inserted at once each wait for the other's check of the
+            # exclusion constraint; PostgreSQL ends one (deadlock). Once the other has finished,
+            # saving again meets its booking, or a free slot.
+            if attempt == DEADLOCK_ATTEMPTS or not _is_deadlock(error):
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter, not a secret)
+        except IntegrityError as error:
+            _raise_clash(follow_up, error)
+
+
+def _is_deadlock(error: Exception) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == "40P01"
+
+
+def _raise_clash(follow_up: FollowUp, error: IntegrityError) -> None:
+    diag = getattr(error.__cause__, "diag", None)
+    if getattr(diag, "constraint_name", None) != OVERLAP_RULE:
+        raise error
+    clash = follow_up.clashing_booking()
+    message = clash.describe_as_clash() if clash else "That time was just booked."
+    raise Clash(message, field="starts_at") from error
 
 
 def follow_ups_propose(*, session: InjectionSession) -> list[FollowUp]:
