@@ -28,6 +28,10 @@ def fhir_export_create(*, requested_by: Any = None) -> FhirExport:
     )
 
 
+def fhir_export_fail(*, export: FhirExport, error: str) -> None:
+    FhirExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, error=error[:2000])
+
+
 def fhir_export_run(
     *, export: FhirExport, directory: Path | None = None, progress: Progress | None = None
 ) -> FhirExport:
@@ -62,9 +66,7 @@ def fhir_export_run(
             if progress:
                 progress(start + len(chunk), len(ids))
     except Exception as error:
-        FhirExport.objects.filter(pk=export.pk).update(
-            status=ExportStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000]
-        )
+        fhir_export_fail(export=export, error=f"{type(error).__name__}: {error}")
         raise
     finally:
         for handle in files.values():

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from kombu.exceptions import OperationalError
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import audit, exports
+from clinic.api.errors import PROBLEM_CONTENT_TYPE, problem
 from clinic.models import FhirExport
 from clinic.permissions import can_bulk_export
 
@@ -71,7 +72,18 @@ class FhirExportsView(ExportPermission, APIView):
 
         self.check(request)
         export = exports.fhir_export_create(requested_by=request.user)
-        transaction.on_commit(lambda: fhir_bulk_export.delay(str(export.pk)))
+        try:
+            fhir_bulk_export.delay(str(export.pk))  # the export row is committed already
+        except OperationalError:  # the broker (Redis) is out of reach
+            detail = "The task queue cannot be reached just now; start the export again shortly."
+            exports.fhir_export_fail(export=export, error=detail)
+            audit.access_record(request=request, action="api.fhir-export.start", status=503)
+            return Response(
+                problem(503, detail),
+                status=503,
+                content_type=PROBLEM_CONTENT_TYPE,
+                headers={"Retry-After": "30"},
+            )
         audit.access_record(request=request, action="api.fhir-export.start", status=202)
         response = Response(
             FhirExportSerializer(export, context={"request": request}).data, status=202

@@ -6,8 +6,6 @@ connection and refuses new ones until it is resumed."""
 from __future__ import annotations
 
 import datetime
-import socket
-import threading
 
 import pytest
 from django.db import close_old_connections, connections
@@ -16,68 +14,11 @@ from rest_framework.test import APIClient
 
 from tests.conftest import token_client
 from tests.factories import PatientFactory
+from tests.proxy import Proxy
 from treatments.models import InjectionSession
 from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-class Proxy:
-    """Forwards TCP to PostgreSQL; ``cut()`` drops every connection and refuses new ones."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.down = False
-        self.open: list[socket.socket] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.down:
-                client.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            with self.lock:
-                self.open += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def cut(self) -> None:
-        self.down = True
-        with self.lock:
-            for end in self.open:
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self.open = []
-
-    def resume(self) -> None:
-        self.down = False
-
-    def close(self) -> None:
-        self.cut()
-        self.listener.close()
 
 
 @pytest.fixture
