@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -72,9 +73,16 @@ class FhirExportsView(ExportPermission, APIView):
 
         self.check(request)
         export = exports.fhir_export_create(requested_by=request.user)
-        try:
-            fhir_bulk_export.delay(str(export.pk))  # the export row is committed already
-        except OperationalError:  # the broker (Redis) is out of reach
+        unreachable: list[bool] = []
+
+        def send() -> None:  # once the export row is committed (at once outside a transaction)
+            try:
+                fhir_bulk_export.delay(str(export.pk))
+            except OperationalError:  # the broker (Redis) is out of reach
+                unreachable.append(True)
+
+        transaction.on_commit(send)
+        if unreachable:
             detail = "The task queue cannot be reached just now; start the export again shortly."
             exports.fhir_export_fail(export=export, error=detail)
             audit.access_record(request=request, action="api.fhir-export.start", status=503)
