@@ -284,10 +284,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"RichOrPoorEnum": "treatments.models.sessions.RichOrPoor"},
+    "ENUM_NAME_OVERRIDES": {
+        "RichOrPoorEnum": "treatments.models.sessions.RichOrPoor",
+        "SessionStatusEnum": "treatments.models.sessions.SessionStatus",
+        "CourseStatusEnum": "treatments.models.courses.CourseStatus",
+        "FollowUpStatusEnum": "treatments.models.follow_ups.FollowUpStatus",
+        "ConditionStatusEnum": "patients.models.ConditionStatus",
+        "ExportStatusEnum": "clinic.models.ExportStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "clinic.api.schema.add_error_responses",
+        "clinic.api.schema.refuse_unknown_fields",
+        "clinic.api.schema.add_links",
+        "clinic.api.schema.mark_role_fields",
     ],
 }
 

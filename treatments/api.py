@@ -145,7 +145,13 @@ class FollowUpViewSet(RecordViewSet):
     ordering = ["starts_at", "id"]
 
     @extend_schema(parameters=[AgendaQuerySerializer], responses=FollowUpSerializer(many=True))
-    @action(detail=False, methods=["get"], permission_action=VIEW, filter_backends=[])
+    @action(
+        detail=False,
+        methods=["get"],
+        permission_action=VIEW,
+        filter_backends=[],
+        pagination_class=None,  # the whole day
+    )
     def agenda(self, request: Request) -> Response:
         """A day's follow-ups (today unless ``date`` is given), by clinician and time; for one
         clinician with ``clinician``. Cancelled bookings are left out."""
@@ -166,6 +172,7 @@ class FollowUpViewSet(RecordViewSet):
         url_path="free-slots",
         permission_action=VIEW,
         filter_backends=[],
+        pagination_class=None,
     )
     def free_slots(self, request: Request) -> Response:
         """A clinician's free times of ``minutes`` (30 by default) on a day, within clinic

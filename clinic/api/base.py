@@ -84,8 +84,9 @@ class RoleFieldsMixin(DirectReadMixin):
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()  # type: ignore[misc]
         request = self.context.get("request")  # type: ignore[attr-defined]
-        if request is None:
-            return fields
+        view = self.context.get("view")  # type: ignore[attr-defined]
+        if request is None or getattr(view, "swagger_fake_view", False):
+            return fields  # no one's request, or the OpenAPI schema: every field
         readable = readable_fields(request.user, self.Meta.model)  # type: ignore[attr-defined]
         for name, field in list(fields.items()):
             nested = getattr(field, "child", field)

@@ -51,3 +51,69 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
             for code in codes:
                 responses.setdefault(code, {"description": DESCRIPTIONS[code], "content": problem})
     return result
+
+
+def refuse_unknown_fields(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Request bodies take only the fields they list (an unknown one is a 400 naming it)."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+    return result
+
+
+def add_links(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """OpenAPI links from each created record to the operations on it by its id (read, change,
+    its actions), for clients and for stateful testing."""
+    paths = result.get("paths", {})
+    for path, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        if created is None or "{" in path:
+            continue
+        links = {
+            operation["operationId"]: {
+                "operationId": operation["operationId"],
+                "parameters": {"id": "$response.body#/id"},
+            }
+            for other, methods in paths.items()
+            if other.startswith(f"{path}{{id}}/")
+            for method, operation in methods.items()
+            if method in {"get", "put", "patch", "post", "delete"}
+        }
+        if links:
+            created["links"] = links
+    return result
+
+
+# Response components of the records some role reads only in part (clinic.permissions).
+PARTLY_READ = {
+    "Patient": "patients.patient",
+    "Course": "treatments.treatmentcourse",
+    "OverdueCourse": "treatments.treatmentcourse",
+    "Session": "treatments.injectionsession",
+}
+
+
+def mark_role_fields(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A field some role may not read is left out of that role's responses: it is described
+    so, and not required."""
+    from clinic.permissions import MATRIX
+
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, label in PARTLY_READ.items():
+        schema = schemas.get(name, {})
+        limits = [
+            grant.fields
+            for grants in MATRIX.values()
+            if (grant := grants.get(label)) is not None and grant.fields is not None
+        ]
+        for field, spec in schema.get("properties", {}).items():
+            if any(field not in fields for fields in limits):
+                spec["description"] = (
+                    spec.get("description", "") + " Not shown to every role."
+                ).strip()
+        required = [f for f in schema.get("required", []) if all(f in x for x in limits)]
+        if required:
+            schema["required"] = required
+        else:
+            schema.pop("required", None)
+    return result

@@ -1,4 +1,8 @@
-"""The OpenAPI contract: generated without warnings, and every operation keeps to it."""
+"""The OpenAPI contract: generated without warnings, and every operation keeps to it for every
+role: each operation alone with valid and invalid data (schemathesis, positive and negative
+generation), and chains of operations that follow the schema's links (stateful: a created
+record is read, changed and acted on by its id). No server error, no response outside the
+schema."""
 
 from __future__ import annotations
 
@@ -17,10 +21,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
 from clinic.wsgi import application
-from tests.factories import SessionFactory, SideEffectFactory, SiteFactory
+from tests.factories import SessionFactory, SideEffectFactory, SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+STATEFUL_SCENARIOS = 25  # per role, up to 6 linked calls each
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -60,16 +66,20 @@ def keep_test_transaction_open():
     request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def token_headers(clinician):
+@pytest.fixture(params=[CLINICIAN, FRONT_DESK, CLINIC_ADMIN])
+def token_headers(request):
     # Records with small ids, so generated ids sometimes find one.
     SideEffectFactory(session=SiteFactory().session)
     SessionFactory(status="planned", consent_obtained=False)
-    return {"Authorization": f"Token {Token.objects.create(user=clinician).key}"}
+    user = UserFactory(role=request.param)
+    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
 
 
-# Generated cases only (the boundary-value "coverage" phase multiplies the run time by ten).
-CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}})
+# Generated cases, valid and invalid (the boundary-value "coverage" phase multiplies the run
+# time by ten).
+CONFIG = SchemathesisConfig.from_dict(
+    {"generation": {"mode": "all"}, "phases": {"coverage": {"enabled": False}}}
+)
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG)
 
 
@@ -82,3 +92,22 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application,
 )
 def test_every_operation_keeps_its_contract(case, token_headers):
     case.call_and_validate(headers=token_headers, checks=CHECKS)
+
+
+def test_linked_operations_keep_their_contract(token_headers):
+    class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            return {"headers": token_headers}
+
+        def validate_response(self, response, case, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    Scenarios.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
