@@ -61,14 +61,34 @@ def refuse_unknown_fields(result: dict[str, Any], **kwargs: Any) -> dict[str, An
     return result
 
 
+# A record's reference to another, by the field naming it in request bodies.
+REFERENCES = {"patients": "patient", "conditions": "condition", "courses": "course"}
+REFERENCES |= {"sessions": "session"}
+
+
+def _properties(result: dict[str, Any], content: dict[str, Any]) -> set[str]:
+    schema = content.get("application/json", {}).get("schema", {})
+    name = schema.get("$ref", "").rsplit("/", 1)[-1]
+    return set(result["components"]["schemas"].get(name, {}).get("properties", {}))
+
+
 def add_links(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """OpenAPI links from each created record to the operations on it by its id (read, change,
-    its actions), for clients and for stateful testing."""
+    its actions), and to creating the records that refer to it (a condition of the patient
+    created, a course of that condition and patient, ...), for clients and for stateful
+    testing."""
     paths = result.get("paths", {})
+    creates = {
+        path.rstrip("/").rsplit("/", 1)[-1]: operations["post"]
+        for path, operations in paths.items()
+        if "{" not in path and "201" in operations.get("post", {}).get("responses", {})
+    }
     for path, operations in paths.items():
         created = operations.get("post", {}).get("responses", {}).get("201")
         if created is None or "{" in path:
             continue
+        resource = path.rstrip("/").rsplit("/", 1)[-1]
+        returned = _properties(result, created.get("content", {}))
         links = {
             operation["operationId"]: {
                 "operationId": operation["operationId"],
@@ -79,6 +99,21 @@ def add_links(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             for method, operation in methods.items()
             if method in {"get", "put", "patch", "post", "delete"}
         }
+        for other, target in creates.items():
+            wanted = _properties(result, target.get("requestBody", {}).get("content", {}))
+            if other == resource or REFERENCES.get(resource) not in wanted:
+                continue
+            body = {
+                field: "$response.body#/id"
+                if field == REFERENCES.get(resource)
+                else f"$response.body#/{field}"
+                for field in wanted & ({*REFERENCES.values(), "clinician"})
+                if field == REFERENCES.get(resource) or field in returned
+            }
+            links[target["operationId"]] = {
+                "operationId": target["operationId"],
+                "requestBody": body,
+            }
         if links:
             created["links"] = links
     return result
