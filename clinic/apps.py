@@ -11,8 +11,14 @@ class ClinicConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_login_failed
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
+        from clinic.db import use_compiled_timestamp_loader
+
+        connection_created.connect(
+            use_compiled_timestamp_loader, dispatch_uid="clinic.use_compiled_timestamp_loader"
+        )
         user_login_failed.connect(log_failed_login, dispatch_uid="clinic.log_failed_login")
         post_migrate.connect(keep_time_zone, sender=self, dispatch_uid="clinic.keep_time_zone")
 

@@ -1,12 +1,15 @@
-"""Small database helpers shared by the apps' models."""
+"""Small database helpers shared by the apps' models, and the connection's timestamp loader."""
 
 from __future__ import annotations
 
+import datetime
 import functools
+from typing import Any
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.db import models
 from django.db.models.expressions import RawSQL
+from psycopg import adapt, postgres, pq
 
 
 def choices_constraint(
@@ -92,3 +95,33 @@ def _constraint_fields(constraint: models.BaseConstraint) -> set[str]:
         elif isinstance(node, tuple):
             fields.add(node[0].split("__")[0])
     return fields
+
+
+TIMESTAMPTZ = postgres.types["timestamptz"].oid
+_PSYCOPG_TIMESTAMPTZ = postgres.adapters.get_loader(TIMESTAMPTZ, pq.Format.TEXT)
+
+
+class UtcTimestampLoader(adapt.Loader):
+    """psycopg's own timestamptz loader (compiled, with psycopg-binary) for a connection whose
+    session is in UTC: the same aware datetimes in datetime.timezone.utc as Django's loader,
+    which is a Python subclass of psycopg's pure-Python one, about five times slower per value.
+    A page of sessions reads hundreds of timestamps."""
+
+    timezone = datetime.UTC  # what Django's cursors compare with the connection's
+
+    def __init__(self, oid: int, context: adapt.AdaptContext | None = None):
+        super().__init__(oid, context)
+        # An instance attribute: psycopg's row loader calls it directly, no frame in between.
+        self.load = _PSYCOPG_TIMESTAMPTZ(oid, context).load  # type: ignore[method-assign]
+
+    def load(self, data: Any) -> datetime.datetime:  # replaced per instance in __init__
+        return _PSYCOPG_TIMESTAMPTZ(self.oid, self.connection).load(data)
+
+
+def use_compiled_timestamp_loader(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """On each new connection (signal connection_created) whose datetimes Django wants in UTC
+    and whose session is in UTC, as Django sets it up with USE_TZ."""
+    if connection.vendor != "postgresql" or connection.timezone is not datetime.UTC:
+        return
+    if connection.connection.info.parameter_status("TimeZone") == "UTC":
+        connection.connection.adapters.register_loader(TIMESTAMPTZ, UtcTimestampLoader)

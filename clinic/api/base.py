@@ -77,12 +77,29 @@ class DirectReadMixin:
         return values
 
 
+_BUILT_FIELDS: dict[type, dict[str, serializers.Field]] = {}
+
+
+def _fields_of(serializer: Any, build: Any) -> dict[str, serializers.Field]:
+    """The serializer's fields, unbound: built (model introspection, field arguments) once per
+    class and copied for each use. A nested serializer is built again, as DRF copies it."""
+    built = _BUILT_FIELDS.get(type(serializer))
+    if built is None:
+        built = _BUILT_FIELDS.setdefault(type(serializer), build())
+    return {
+        name: copy.deepcopy(field)
+        if isinstance(field, serializers.BaseSerializer)
+        else copy.copy(field)
+        for name, field in built.items()
+    }
+
+
 class RoleFieldsMixin(DirectReadMixin):
     """Only the fields the requesting user's role may read (clinic.permissions); nested records
     of a model the role may not see are left out whole."""
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()  # type: ignore[misc]
+        fields = _fields_of(self, super().get_fields)
         request = self.context.get("request")  # type: ignore[attr-defined]
         view = self.context.get("view")  # type: ignore[attr-defined]
         if request is None or getattr(view, "swagger_fake_view", False):
