@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from patients.models import Instrument, Patient
 from treatments.models import FollowUp, SessionStatus, SideEffect
-from treatments.selectors import sessions_with_parts
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ def patient_timeline(*, patient: Patient) -> list[TimelineEvent]:
     Side effects and scores carry a date, not a time: a side effect is placed at the end of its
     day (after that day's session), a score at its start (a baseline before the injection).
     """
-    sessions = sessions_with_parts(patient.sessions.all())
+    sessions = patient.sessions.with_parts()
     side_effects = SideEffect.objects.filter(session__patient=patient)
     follow_ups = FollowUp.objects.filter(patient=patient).select_related("patient")
     scores = patient.outcome_scores.all()

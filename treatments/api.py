@@ -26,7 +26,6 @@ from treatments.models import (
     SideEffect,
     TreatmentCourse,
 )
-from treatments.selectors import sessions_with_parts
 from treatments.serializers import (
     AddendumSerializer,
     AgendaQuerySerializer,
@@ -88,7 +87,7 @@ class SessionViewSet(RecordViewSet):
     ordering = ["-performed_at", "-id"]
 
     def get_queryset(self) -> QuerySet[InjectionSession]:
-        return sessions_with_parts(InjectionSession.objects.all())
+        return InjectionSession.objects.with_parts()
 
     def check_writable(self, instance: InjectionSession) -> None:
         services.ensure_session_editable(instance)

@@ -12,7 +12,6 @@ from django.db.models import (
     F,
     Max,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
 )
@@ -27,7 +26,6 @@ from treatments.models import (
     Injectate,
     InjectateKind,
     InjectionSession,
-    InjectionSite,
     SessionStatus,
     TreatmentCourse,
     TreatmentKind,
@@ -53,19 +51,6 @@ def sessions_given(
             Exists(Injectate.objects.filter(session=OuterRef("pk"), kind=kind))
         )
     return queryset
-
-
-def sessions_with_parts(queryset: QuerySet[InjectionSession]) -> QuerySet[InjectionSession]:
-    """Sessions with their injectates, sites (each with its injectate's line, not the whole
-    injectate) and addenda, in a fixed number of queries; as lists in ``prefetched_injectates``,
-    ``prefetched_sites`` and ``prefetched_addenda`` (lists cost less to load than a queryset
-    per session)."""
-    sites = InjectionSite.objects.annotate(injectate_line=F("injectate__line"))
-    return queryset.prefetch_related(
-        Prefetch("injectates", to_attr="prefetched_injectates"),
-        Prefetch("sites", sites, to_attr="prefetched_sites"),
-        Prefetch("addenda", to_attr="prefetched_addenda"),
-    )
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,8 @@ class CourseSerializer(ModelCleanSerializer):
 
 
 class PrefetchedRowsSerializer(serializers.ListSerializer):
-    """Nested rows as sessions_with_parts loaded them (a list in ``prefetched_<field>``), else
-    from the relation."""
+    """Nested rows as with_parts() loaded them (a list in ``prefetched_<field>``), else from
+    the relation."""
 
     def get_attribute(self, instance: Any) -> Any:
         rows = getattr(instance, f"prefetched_{self.source}", None)
@@ -67,7 +67,7 @@ class InjectateSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelS
 
 
 class InjectateLineField(serializers.IntegerField):
-    """The number of the site's injectate: as loaded with the site (sessions_with_parts), else
+    """The number of the site's injectate: as loaded with the site (SessionsWithParts), else
     read from the injectate."""
 
     def get_attribute(self, instance: Any) -> Any:

@@ -29,7 +29,7 @@ def test_the_session_list_loads_nested_rows_at_once(api, two_sessions):
 
 
 def test_an_n_plus_one_injected_into_the_session_list_fails(api, two_sessions, monkeypatch):
-    # The list as it would be if someone dropped sessions_with_parts() from the view.
+    # The list as it would be if someone dropped with_parts() from the view.
     monkeypatch.setattr(SessionViewSet, "get_queryset", lambda self: InjectionSession.objects.all())
     with pytest.raises(NPlusOneError, match=r"N\+1 detected on treatments\.InjectionSession\."):
         api.get("/api/v1/sessions/")
