@@ -1,10 +1,14 @@
 """The benchmark's floor: the API's read operations with nothing but psycopg and orjson.
 
 A bare WSGI application answering five reads of ``/api/v1/`` under ``/floor/`` with the same
-JSON (as a clinician reads it) from the same SQL the Django app runs for the data (captured
-with CaptureQueriesContext; a prefetch is the same several queries, stitched here). No Django,
-no authentication, no access log or audit: those are the app's cost, which bench/run.py
-measures against this. Lists give their first page only (``next`` is null).
+JSON (as a clinician reads it) from the same SQL statements the Django app runs (captured with
+CaptureQueriesContext; a prefetch is the same several queries, stitched here): the token and
+its user's roles, a filter's clinician when one is given, the data, and the access-log row
+every read of patient data writes (with pghistory's context, as the app sends it). No Django,
+no DRF, no model instances: what is left of our time over this is the framework's and ours,
+which bench/run.py measures against it. With the header ``X-Floor: data`` it leaves out the
+token and the access log (the floor bench/run.py printed before it had them). Lists give their
+first page only (``next`` is null).
 
     /floor/patients/?search=&page_size=     /floor/patients/<id>/     /floor/patients/<id>/timeline/
     /floor/sessions/?clinician=&performed_after=&performed_before=&page_size=
@@ -19,6 +23,7 @@ import datetime
 import os
 import re
 import threading
+import uuid
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
@@ -26,6 +31,7 @@ from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import orjson
+from psycopg import ClientCursor
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
@@ -33,6 +39,7 @@ TZ_NAME = os.environ.get("TIME_ZONE", "UTC")  # clinic.settings': DRF prints in 
 TZ = ZoneInfo(TZ_NAME)
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 EARLIEST, LATEST = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)
+TOKEN_LIFETIME = datetime.timedelta(hours=int(os.environ.get("API_TOKEN_HOURS", "24")))
 VALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 WRONG_DATE = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
 
@@ -70,6 +77,12 @@ FOLLOW_UP_FIELDS = (
 OUTCOME_FIELDS = (
     "id patient course instrument score time_point measured_on recorded_by created_at updated_at"
 ).split()
+# The front desk's patient fields (clinic.permissions): no allergies or medication.
+FRONT_DESK_PATIENT_FIELDS = [
+    name
+    for name in PATIENT_FIELDS
+    if name not in {"allergies", "local_anaesthetic_allergy", "anticoagulant_use"}
+]
 USER_FIELDS = (  # not serialized; Django's select_related("clinician") reads them all
     "id password last_login is_superuser username first_name last_name email is_staff "
     "is_active date_joined"
@@ -144,6 +157,22 @@ AGENDA_SQL = (  # {clinician}: AGENDA_CLINICIAN or nothing
     "ORDER BY u.last_name, f.clinician_id, f.starts_at, f.id"
 )
 AGENDA_CLINICIAN = " AND f.clinician_id = %(clinician)s"
+TOKEN_SQL = (  # clinic.api.authentication: the token, its user, the user's roles
+    "SELECT t.key, t.user_id, t.created, "  # noqa: S608
+    "COALESCE(ARRAY_AGG(g.name), '{}'::varchar(150)[]) AS roles, "
+    f"{U} FROM authtoken_token t JOIN auth_user u ON t.user_id = u.id "
+    "LEFT JOIN auth_user_groups ug ON u.id = ug.user_id "
+    "LEFT JOIN auth_group g ON ug.group_id = g.id "
+    "WHERE t.key = %s GROUP BY t.key, u.id ORDER BY t.key LIMIT 1"
+)
+USER_SQL = f"SELECT {U} FROM auth_user u WHERE u.id = %s LIMIT 21"  # noqa: S608 (clinician check)
+ACCESS_LOG_SQL = (  # clinic.audit.access_record, with pghistory's context as its middleware sets it
+    "SELECT set_config('pghistory.context_id', %s, true), "
+    "set_config('pghistory.context_metadata', %s, true); "
+    "INSERT INTO clinic_accesslogentry "
+    "(at, user_id, username, ip, action, method, path, status, patient_ids, request_id) "
+    "VALUES (%s, %s, %s, %s::inet, %s, %s, %s, %s, %s::int8[], %s) RETURNING id"
+)
 
 _pool: ConnectionPool | None = None
 _pool_lock = threading.Lock()
@@ -204,6 +233,12 @@ def _row(fields: list[str], row: tuple) -> dict[str, Any]:
     return dict(zip(fields, row, strict=False))
 
 
+def _shown(shown: list[str], row: tuple) -> dict[str, Any]:
+    """A patient, with the fields the reader's role reads."""
+    patient = _row(PATIENT_FIELDS, row)
+    return patient if shown is PATIENT_FIELDS else {name: patient[name] for name in shown}
+
+
 def _injectate(row: tuple) -> dict[str, Any]:
     """With Injectate's two properties, the concentration factor and the PAW platelet band."""
     item, platelets, baseline = _row(INJECTATE_FIELDS, row), row[15], row[16]
@@ -236,15 +271,15 @@ def _sessions(conn: Any, rows: list[tuple]) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def _patient(conn: Any, patient_id: str) -> dict[str, Any]:
+def _patient(conn: Any, patient_id: str, fields: list[str]) -> dict[str, Any]:
     pk = int(patient_id) if patient_id.isascii() and patient_id.isdigit() else 2**63
     row = conn.execute(PATIENT_SQL, [pk]).fetchone() if pk < 2**63 else None
     if row is None:
         raise Problem(404, "Not found.", {})
-    return _row(PATIENT_FIELDS, row)
+    return _shown(fields, row)
 
 
-def patients(params: dict[str, str]) -> Any:
+def patients(conn: Any, params: dict[str, str], *, shown: list[str]) -> Any:
     """``GET /api/v1/patients/?search=``: per term, =mrn or family_name or given_name contains."""
     text = params.get("search", "")
     if "\x00" in text:
@@ -256,29 +291,27 @@ def patients(params: dict[str, str]) -> Any:
         args += [term, like, like]
     where = " WHERE " + " AND ".join([SEARCH_TERM_SQL] * len(terms)) if terms else ""
     size = _page_size(params)
-    with _db().connection() as conn:
-        query = PATIENTS_SQL.format(where=where, order=SEARCH_ORDER if terms else NAME_ORDER)
-        rows = conn.execute(query, [*args, size + 1]).fetchall()
-    results = [_row(PATIENT_FIELDS, row) for row in rows[:size]]
-    return {"next": None, "previous": None, "results": results}
+    query = PATIENTS_SQL.format(where=where, order=SEARCH_ORDER if terms else NAME_ORDER)
+    rows = conn.execute(query, [*args, size + 1]).fetchall()
+    results = [_shown(shown, row) for row in rows[:size]]
+    return {"next": None, "previous": None, "results": results}, [p["id"] for p in results]
 
 
-def patient(params: dict[str, str], patient_id: str) -> Any:
+def patient(conn: Any, params: dict[str, str], patient_id: str, *, shown: list[str]) -> Any:
     """``GET /api/v1/patients/<id>/``."""
-    with _db().connection() as conn:
-        return _patient(conn, patient_id)
+    found = _patient(conn, patient_id, shown)
+    return found, [found["id"]]
 
 
-def timeline(params: dict[str, str], patient_id: str) -> Any:
+def timeline(conn: Any, params: dict[str, str], patient_id: str, *, shown: list[str]) -> Any:
     """``GET /api/v1/patients/<id>/timeline/``: the patient and their events, oldest first; a
     side effect at the end of its onset day, an outcome score at the start of its day."""
-    with _db().connection() as conn:
-        found = _patient(conn, patient_id)
-        args = {"patient": found["id"]}
-        sessions = _sessions(conn, conn.execute(PATIENT_SESSIONS_SQL, args).fetchall())
-        side_effects = conn.execute(SIDE_EFFECTS_SQL, args).fetchall()
-        follow_ups = conn.execute(FOLLOW_UPS_SQL, args).fetchall()
-        outcomes = conn.execute(OUTCOMES_SQL, args).fetchall()
+    found = _patient(conn, patient_id, shown)
+    args = {"patient": found["id"]}
+    sessions = _sessions(conn, conn.execute(PATIENT_SESSIONS_SQL, args).fetchall())
+    side_effects = conn.execute(SIDE_EFFECTS_SQL, args).fetchall()
+    follow_ups = conn.execute(FOLLOW_UPS_SQL, args).fetchall()
+    outcomes = conn.execute(OUTCOMES_SQL, args).fetchall()
     end, start = datetime.time(23, 59, 59), datetime.time.min
     events = [(s["performed_at"], "session", s["id"], s) for s in sessions]
     for r in side_effects:
@@ -292,10 +325,10 @@ def timeline(params: dict[str, str], patient_id: str) -> Any:
     return {
         "patient": found,
         "events": [{"kind": kind, "at": at, kind: record} for at, kind, _, record in events],
-    }
+    }, [found["id"]]
 
 
-def sessions(params: dict[str, str]) -> Any:
+def sessions(conn: Any, params: dict[str, str], *, shown: list[str]) -> Any:
     """``GET /api/v1/sessions/?clinician=&performed_after=&performed_before=&page_size=``."""
     args: dict[str, Any] = {}  # django-filter: an empty value is no filter
     if params.get("clinician"):
@@ -303,15 +336,17 @@ def sessions(params: dict[str, str]) -> Any:
     for name in ("performed_after", "performed_before"):
         if params.get(name):
             args[name] = _parse(params, name, _utc, "Enter a valid date/time.")
+    if "clinician" in args:
+        _clinician(conn, args["clinician"], VALID_CHOICE)
     where = " WHERE " + " AND ".join(SESSION_FILTERS[name] for name in args) if args else ""
     size = _page_size(params)
     query = SESSIONS_SQL.format(where=where, limit=" LIMIT %(limit)s")
-    with _db().connection() as conn:
-        rows = conn.execute(query, args | {"limit": size + 1}).fetchall()
-        return {"next": None, "previous": None, "results": _sessions(conn, rows[:size])}
+    rows = conn.execute(query, args | {"limit": size + 1}).fetchall()
+    results = _sessions(conn, rows[:size])
+    return {"next": None, "previous": None, "results": results}, [s["patient"] for s in results]
 
 
-def agenda(params: dict[str, str]) -> Any:
+def agenda(conn: Any, params: dict[str, str], *, shown: list[str]) -> Any:
     """``GET /api/v1/follow-ups/agenda/?date=&clinician=``: a day's bookings, not cancelled."""
     unknown = sorted(set(params) - {"date", "clinician"})
     if unknown:
@@ -326,17 +361,58 @@ def agenda(params: dict[str, str]) -> Any:
     args = {"start": start, "end": start + datetime.timedelta(days=1)}
     if "clinician" in params:
         args["clinician"] = _parse(params, "clinician", int, "Incorrect type. Expected pk value.")
+        message = f'Invalid pk "{args["clinician"]}" - object does not exist.'
+        _clinician(conn, args["clinician"], message)
     query = AGENDA_SQL.format(clinician=AGENDA_CLINICIAN if "clinician" in args else "")
-    with _db().connection() as conn:
-        return [_follow_up(row) for row in conn.execute(query, args)]
+    results = [_follow_up(row) for row in conn.execute(query, args)]
+    return results, [f["patient"] for f in results]
 
 
-ROUTES = [
-    (re.compile(r"/floor/patients/"), patients),
-    (re.compile(r"/floor/patients/([^/.]+)/"), patient),
-    (re.compile(r"/floor/patients/([^/.]+)/timeline/"), timeline),
-    (re.compile(r"/floor/sessions/"), sessions),
-    (re.compile(r"/floor/follow-ups/agenda/"), agenda),
+def _clinician(conn: Any, user_id: int, message: str) -> None:
+    """A filter's or query's clinician must be a user (as its ModelChoiceFilter or
+    PrimaryKeyRelatedField looks it up)."""
+    if conn.execute(USER_SQL, [user_id]).fetchone() is None:
+        raise _bad("clinician", message)
+
+
+def _user(conn: Any, environ: dict[str, Any]) -> tuple[int, str, list[str]]:
+    """The token's user (id, username, roles), as ExpiringTokenAuthentication finds it."""
+    scheme, _, key = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "token" or not key:
+        raise Problem(401, "Authentication credentials were not provided.", {})
+    row = conn.execute(TOKEN_SQL, [key]).fetchone()
+    if row is None:
+        raise Problem(401, "Invalid token.", {})
+    user = _row(["key", "user_id", "created", "roles", *USER_FIELDS], row)
+    if not user["is_active"]:
+        raise Problem(401, "User inactive or deleted.", {})
+    if user["created"] + TOKEN_LIFETIME <= datetime.datetime.now(datetime.UTC):
+        raise Problem(401, "Token expired; ask for a new one.", {})
+    return user["user_id"], user["username"], user["roles"]
+
+
+def _log_access(
+    conn: Any, environ: dict[str, Any], user: tuple[int, str], action: str, patients: list[int]
+) -> None:
+    """The access-log row the app writes for a read of patient data."""
+    path = environ.get("PATH_INFO", "").replace("/floor/", "/api/v1/", 1)
+    if environ.get("QUERY_STRING"):
+        path += "?" + environ["QUERY_STRING"]
+    request_id = uuid.uuid4().hex
+    context = orjson.dumps({"user": user[0], "url": path, "request_id": request_id}).decode()
+    values = [str(uuid.uuid4()), context, datetime.datetime.now(datetime.UTC), *user]
+    values += [environ.get("REMOTE_ADDR"), action, "GET", path[:500], 200]
+    values += [sorted(set(patients)), request_id]
+    with ClientCursor(conn) as cursor:  # two statements in one, as Django sends them
+        cursor.execute(ACCESS_LOG_SQL, values)
+
+
+ROUTES = [  # (path, view, the access log's action)
+    (re.compile(r"/floor/patients/"), patients, "api.patient.list"),
+    (re.compile(r"/floor/patients/([^/.]+)/"), patient, "api.patient.retrieve"),
+    (re.compile(r"/floor/patients/([^/.]+)/timeline/"), timeline, "api.patient.timeline"),
+    (re.compile(r"/floor/sessions/"), sessions, "api.injectionsession.list"),
+    (re.compile(r"/floor/follow-ups/agenda/"), agenda, "api.followup.agenda"),
 ]
 
 
@@ -349,11 +425,20 @@ def _respond(start_response: Any, status: int, body: Any, content_type: str) -> 
 
 def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     try:
-        for pattern, view in ROUTES:
+        for pattern, view, action in ROUTES:
             match = pattern.fullmatch(environ.get("PATH_INFO", ""))
             if match and environ["REQUEST_METHOD"] == "GET":
                 query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-                body = view({name: values[-1] for name, values in query.items()}, *match.groups())
+                params = {name: values[-1] for name, values in query.items()}
+                with _db().connection() as conn:
+                    if environ.get("HTTP_X_FLOOR") == "data":  # as a clinician reads it
+                        body, _ = view(conn, params, *match.groups(), shown=PATIENT_FIELDS)
+                    else:
+                        user_id, username, roles = _user(conn, environ)
+                        front_desk = roles == ["Front desk"]
+                        shown = FRONT_DESK_PATIENT_FIELDS if front_desk else PATIENT_FIELDS
+                        body, patients = view(conn, params, *match.groups(), shown=shown)
+                        _log_access(conn, environ, (user_id, username), action, patients)
                 return _respond(start_response, 200, body, "application/json")
         raise Problem(404, "There is nothing at this address.", {})
     except Problem as problem:  # RFC 9457 problem details

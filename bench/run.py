@@ -10,8 +10,10 @@
    with --workers processes of --threads threads each.
 4. Quiet passes, one request at a time: each operation --samples times (reports 3), the
    read operations alternating with the floor's request for the same result, which gives the
-   ratio of our median to the floor's and the queries per request (X-Queries); then the session
-   list's cursor walked to page 1000, and page 1 and page 1000 timed alternately.
+   ratio of our median to the floor's and the queries per request (X-Queries). The floor runs
+   the app's statements (token, data, access log) and must answer the same JSON; the data
+   floor only the data's (as a clinician reads it). Then the session list's cursor walked to
+   page 1000, and page 1 and page 1000 timed alternately.
 5. The load: locust headless, --users clients (one clinic admin running a report every 20-40 s;
    the others clinicians and front desk 3 : 1, 0.5-1.5 s between requests) for --duration
    seconds. Its table: throughput, p50/p95/p99 and errors per
@@ -194,14 +196,21 @@ def wait_until_up(url: str, server: subprocess.Popen) -> None:
 class Quiet:
     ours: list[float] = field(default_factory=list)
     floor: list[float] = field(default_factory=list)
+    data_floor: list[float] = field(default_factory=list)
     queries: list[int] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
     @property
     def ratio(self) -> float | None:
-        if not self.floor:
-            return None
-        return statistics.median(self.ours) / statistics.median(self.floor)
+        return _ratio(self.ours, self.floor)
+
+    @property
+    def data_ratio(self) -> float | None:
+        return _ratio(self.ours, self.data_floor)
+
+
+def _ratio(ours: list[float], floor: list[float]) -> float | None:
+    return statistics.median(ours) / statistics.median(floor) if floor else None
 
 
 def quiet_passes(base: str, plan: dict[str, Any], samples: int) -> dict[str, Quiet]:
@@ -228,13 +237,26 @@ def quiet_passes(base: str, plan: dict[str, Any], samples: int) -> dict[str, Qui
             if response.status_code >= 400:
                 result.failures.append(f"{response.status_code} {response.text[:300]}")
             if request.floor:
-                started = time.perf_counter()
-                floor = client.get(base + request.floor, params=request.params)
-                result.floor.append((time.perf_counter() - started) * 1000)
-                if floor.status_code != 200:
-                    result.failures.append(f"floor {floor.status_code} {floor.text[:300]}")
+                floors = ((result.floor, headers), (result.data_floor, {"X-Floor": "data"}))
+                for times, floor_headers in floors:
+                    started = time.perf_counter()
+                    floor = client.get(
+                        base + request.floor, params=request.params, headers=floor_headers
+                    )
+                    times.append((time.perf_counter() - started) * 1000)
+                    if floor.status_code != 200:
+                        result.failures.append(f"floor {floor.status_code} {floor.text[:300]}")
+                    elif times is result.floor and not same_answer(response.json(), floor.json()):
+                        result.failures.append(f"floor answered otherwise: {request.params}")
         print(f"  quiet pass: {op.name}: median {statistics.median(result.ours):.1f} ms")
     return results
+
+
+def same_answer(ours: Any, floor: Any) -> bool:
+    """The same JSON; of a list page, the same records (the floor links no next page)."""
+    if isinstance(ours, dict) and "results" in ours and isinstance(floor, dict):
+        return bool(ours["results"] == floor.get("results"))
+    return bool(ours == floor)
 
 
 def cursor_pass(base: str, plan: dict[str, Any], rounds: int = 20) -> dict[str, float]:
@@ -313,7 +335,7 @@ def print_tables(
     )
     header = (
         f"{'operation':<24}{'req/s':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'errors':>8}"
-        f"{'queries':>9}{'quiet':>8}{'floor':>8}{'ratio':>7}"
+        f"{'queries':>9}{'quiet':>8}{'floor':>8}{'ratio':>7}{'data floor':>12}{'ratio':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -326,12 +348,16 @@ def print_tables(
         queries = statistics.median(result.queries)
         floor = f"{statistics.median(result.floor):8.1f}" if result.floor else f"{'':8}"
         ratio = f"{result.ratio:7.2f}" if result.ratio else f"{'':7}"
+        if result.data_floor:
+            floor_ratio = f"{statistics.median(result.data_floor):12.1f}{result.data_ratio:7.2f}"
+        else:
+            floor_ratio = f"{'':19}"
         target = TARGET_P95_MS.get(op.name)
         flag = "  over p95 target" if target and float(row.get("95%", 0)) > target else ""
         print(
             f"{op.name:<24}{float(row.get('Requests/s', 0)):>7.1f}{row.get('50%', '-'):>7}"
             f"{row.get('95%', '-'):>7}{row.get('99%', '-'):>7}{failures:>8}{queries:>9g}"
-            f"{statistics.median(result.ours):>8.1f}{floor}{ratio}{flag}"
+            f"{statistics.median(result.ours):>8.1f}{floor}{ratio}{floor_ratio}{flag}"
         )
     total = load_stats.get("Aggregated", {})
     print(
@@ -340,7 +366,9 @@ def print_tables(
     )
     print(
         "times in ms; req/s and p50/p95/p99 under load (locust); queries, quiet (median) and "
-        "floor (median) one request at a time; ratio = quiet / floor"
+        "floors (median) one request at a time; ratio = quiet / floor. The floor runs the app's "
+        "statements (token and roles, clinician check, data, access-log row) through psycopg "
+        "and orjson; the data floor the data statements only"
     )
     for op in OPS:
         for failure in quiet[op.name].failures[:3]:
