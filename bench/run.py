@@ -49,6 +49,7 @@ from ops import OPS
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = ROOT / "var" / "bench"
+ACCESS_LOG = OUT / "access.log"
 BIN = Path(sys.executable).parent
 
 SAMPLES_SQL = {
@@ -59,13 +60,18 @@ SAMPLES_SQL = {
     "search": """
         (SELECT family_name FROM patients_patient ORDER BY random() LIMIT 300)
         UNION ALL (SELECT mrn FROM patients_patient ORDER BY random() LIMIT 100)""",
+    # Loaded clinicians only: earlier runs' session creates (all by bench-clinician, with their
+    # follow-ups) pile up on a few days.
     "clinician_days": """
         SELECT clinician_id, (performed_at AT TIME ZONE 'UTC')::date::text
-        FROM treatments_injectionsession ORDER BY random() LIMIT 500""",
+        FROM treatments_injectionsession
+        WHERE clinician_id NOT IN (SELECT id FROM auth_user WHERE username LIKE 'bench-%')
+        ORDER BY random() LIMIT 500""",
     "agenda": """
         SELECT (starts_at AT TIME ZONE 'UTC')::date::text, clinician_id FROM treatments_followup
         WHERE status <> 'cancelled' AND starts_at BETWEEN now() - interval '30 days'
           AND now() + interval '30 days'
+          AND clinician_id NOT IN (SELECT id FROM auth_user WHERE username LIKE 'bench-%')
         ORDER BY random() LIMIT 500""",
 }
 TIMELINE_SESSIONS_SQL = """
@@ -166,7 +172,11 @@ def gunicorn(url: str, args: argparse.Namespace):
         f"--threads={args.threads}",
         f"--bind=127.0.0.1:{args.port}",
         "--log-level=warning",
+        # Each load request's time in the server (microseconds) and its operation (locustfile)
+        f"--access-logfile={ACCESS_LOG}",
+        "--access-logformat=%(D)s %({x-bench-op}i)s",
     ]
+    ACCESS_LOG.unlink(missing_ok=True)
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
     try:
         wait_until_up(f"http://127.0.0.1:{args.port}/healthz/", server)
@@ -320,6 +330,22 @@ def locust(base: str, plan_path: Path, args: argparse.Namespace) -> dict[str, di
         return {row["Name"]: row for row in csv.DictReader(stats)}
 
 
+def server_times() -> dict[str, list[float]]:
+    """Milliseconds each load request spent in gunicorn (from the request read to the response
+    written), by operation, from the access log; the quiet passes' requests carry no name."""
+    times: dict[str, list[float]] = {}
+    for line in ACCESS_LOG.read_text().splitlines():
+        micros, _, name = line.partition(" ")
+        if name != "-":
+            times.setdefault(name, []).append(int(micros) / 1000)
+    return times
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
 def print_tables(
     args: argparse.Namespace,
     quiet: dict[str, Quiet],
@@ -377,6 +403,12 @@ def print_tables(
         f"cursor, completed sessions, pages of 50: page 1 {cursor['page 1']:.1f} ms, page 1000 "
         f"{cursor['page 1000']:.1f} ms ({cursor['page 1000'] / cursor['page 1']:.2f} x)"
     )
+    print("time in the server under the load (gunicorn's access log), ms:")
+    for name, times in sorted(server_times().items()):
+        print(
+            f"  {name:<22} p50 {percentile(times, 0.5):6.1f}  p95 {percentile(times, 0.95):6.1f}"
+            f"  p99 {percentile(times, 0.99):6.1f}  max {max(times):6.1f}"
+        )
     memory = ", ".join(
         f"{memory_before.get(pid, '?')} -> {after}" for pid, after in sorted(memory_after.items())
     )

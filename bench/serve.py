@@ -10,11 +10,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection  # noqa: E402
 from floor import application as floor_app  # noqa: E402 (bench/floor.py)
 
-django_app = get_wsgi_application()
+from clinic.wsgi import application as django_app  # noqa: E402
 
 
 def application(environ, start_response):
