@@ -24,4 +24,4 @@ def test_the_loaded_app_is_frozen_after_its_urlconf_is_imported():
     )
     loaded = json.loads(found.stdout.strip().splitlines()[-1])
     assert loaded["views"] is True
-    assert loaded["frozen"] > 100_000  # Django, DRF and the apps' objects
+    assert loaded["frozen"] > 50_000  # Django, DRF and the apps' objects (about 125,000)
