@@ -56,7 +56,10 @@ def _writer(field: serializers.Field) -> tuple[type | None, Any]:
         def moment(value: Any) -> Any:
             if not isinstance(value, datetime.datetime) or value.tzinfo is None or not zone:
                 return field.to_representation(value)
-            text = value.astimezone(zone).isoformat()
+            try:
+                text = value.astimezone(zone).isoformat()
+            except OverflowError:
+                return field.to_representation(value)  # DRF's error
             return text[:-6] + "Z" if text.endswith("+00:00") else text
 
         return None, moment
@@ -74,6 +77,8 @@ class DirectReadMixin:
 
     @cached_property
     def _read_plan(self) -> list[tuple[str, str | None, type | None, Any]]:
+        """Per field: (name, the column's attribute or None, the type of values kept as they
+        are (``object``: all of them), the writer or else the DRF field)."""
         columns = {f.name: f for f in self.Meta.model._meta.concrete_fields}  # type: ignore[attr-defined]
         plan: list[tuple[str, str | None, type | None, Any]] = []
         for field in self._readable_fields:  # type: ignore[attr-defined]
