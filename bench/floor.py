@@ -1,14 +1,14 @@
 """The benchmark's floor: the API's read operations with nothing but psycopg and orjson.
 
 A bare WSGI application answering five reads of ``/api/v1/`` under ``/floor/`` with the same
-JSON (as a clinician reads it) from the same SQL statements the Django app runs (captured with
-CaptureQueriesContext; a prefetch is the same several queries, stitched here): the token and
+JSON (as the token's role reads it) from the same SQL statements the Django app runs (captured
+with CaptureQueriesContext; a prefetch is the same several queries, stitched here): the token and
 its user's roles, a filter's clinician when one is given, the data, and the access-log row
 every read of patient data writes (with pghistory's context, as the app sends it). No Django,
 no DRF, no model instances: what is left of our time over this is the framework's and ours,
 which bench/run.py measures against it. With the header ``X-Floor: data`` it leaves out the
-token and the access log (the floor bench/run.py printed before it had them). Lists give their
-first page only (``next`` is null).
+token and the access log and answers as a clinician reads (the floor bench/run.py printed
+before it had them). Lists give their first page only (``next`` is null).
 
     /floor/patients/?search=&page_size=     /floor/patients/<id>/     /floor/patients/<id>/timeline/
     /floor/sessions/?clinician=&performed_after=&performed_before=&page_size=

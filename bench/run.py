@@ -60,8 +60,7 @@ SAMPLES_SQL = {
     "search": """
         (SELECT family_name FROM patients_patient ORDER BY random() LIMIT 300)
         UNION ALL (SELECT mrn FROM patients_patient ORDER BY random() LIMIT 100)""",
-    # Loaded clinicians only: earlier runs' session creates (all by bench-clinician, with their
-    # follow-ups) pile up on a few days.
+    # Loaded clinicians only, not the bench's own accounts.
     "clinician_days": """
         SELECT clinician_id, (performed_at AT TIME ZONE 'UTC')::date::text
         FROM treatments_injectionsession
@@ -141,8 +140,6 @@ def make_plan() -> dict[str, Any]:
         user.groups.set([Group.objects.get(name=group)])
         Token.objects.filter(user=user).delete()
         plan["tokens"][role] = Token.objects.create(user=user).key
-        if role == "clinician":
-            plan["clinician_id"] = user.pk
     with connection.cursor() as cursor:
         for name, query in SAMPLES_SQL.items():
             cursor.execute(query)

@@ -19,6 +19,7 @@ from tests.factories import (
 )
 from treatments import services, tasks
 from treatments.models import FollowUp, FollowUpRule
+from treatments.selectors import clinic_day
 
 URL = "/api/v1/follow-ups/"
 pytestmark = pytest.mark.django_db
@@ -318,3 +319,19 @@ def test_two_rules_of_one_kind_each_propose_once():
         [six_weeks.pk, three_months.pk]
     )
     assert services.follow_ups_propose(session=session) == []
+
+
+def test_a_proposal_skips_days_fully_booked_to_the_next_free_time():
+    FollowUpRule.objects.update(active=False)
+    FollowUpRuleFactory(name="Phone call after 3 days", kind="phone_call", days_after=3, minutes=10)
+    clinician = ClinicianFactory()
+    due = timezone.localdate() + datetime.timedelta(days=3)
+    open_days = [d for d in (due + datetime.timedelta(days=n) for n in range(10)) if clinic_day(d)]
+    for full_day in open_days[:2]:  # every minute booked, in two bookings
+        opens, closes = clinic_day(full_day)
+        middle = opens + (closes - opens) / 2
+        FollowUpFactory(clinician=clinician, starts_at=opens, ends_at=middle, status="scheduled")
+        FollowUpFactory(clinician=clinician, starts_at=middle, ends_at=closes, status="scheduled")
+    session = complete_session(CourseFactory(), clinician=clinician)
+    proposal = session.follow_ups.get()
+    assert proposal.starts_at == clinic_day(open_days[2])[0]

@@ -234,6 +234,13 @@ def _first_free_slot(*, clinician_id: int, day: datetime.date, minutes: int) -> 
         end=day_bounds(day + datetime.timedelta(days=SEARCH_DAYS))[0],
         avoid_proposals=True,
     )
+    by_day: dict[datetime.date, list[tuple[datetime.datetime, datetime.datetime]]] = {}
+    zone = timezone.get_current_timezone()
+    for start, end in booked:  # in order; each day then looks at its own bookings only
+        on, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+        while on <= last:
+            by_day.setdefault(on, []).append((start, end))
+            on += datetime.timedelta(days=1)
     for offset in range(SEARCH_DAYS):
         candidate = day + datetime.timedelta(days=offset)
         slots = free_slots(
@@ -241,7 +248,7 @@ def _first_free_slot(*, clinician_id: int, day: datetime.date, minutes: int) -> 
             day=candidate,
             minutes=minutes,
             avoid_proposals=True,
-            booked=booked,
+            booked=by_day.get(candidate, []),
         )
         if slots:
             return slots[0]
