@@ -72,8 +72,8 @@ def session_create(plan: dict[str, Any], rng: random.Random) -> Request:
     expiry = (when.date() + datetime.timedelta(days=90)).isoformat()
     body = {
         "patient": rng.choice(plan["patients"]),
-        # The network's clinicians each log their own (one clinician's calendar would fill up
-        # with every run's follow-up proposals).
+        # Given by one of the network's clinicians (logged with the bench clinician's token):
+        # one clinician's calendar would fill up with every run's follow-up proposals.
         "clinician": rng.choice(plan["clinician_days"])[0],
         "performed_at": when.isoformat(),
         "status": "completed",
