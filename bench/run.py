@@ -194,7 +194,7 @@ def wait_until_up(url: str, server: subprocess.Popen) -> None:
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # workers still booting
             pass
         time.sleep(0.3)
     sys.exit("gunicorn did not answer /healthz/ within 60 s")
