@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 .PHONY: run test lint format requirements bench clean
 
 ## run: install, migrate, create demo staff and data on first start, serve on 127.0.0.1:8000
+## (PORT=8001 make run for another port)
 run: $(VENV)/.run-installed
 	$(BIN)/python manage.py serve
 

@@ -19,7 +19,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--bind", default="127.0.0.1:8000")
+        port = os.environ.get("PORT", "8000")
+        parser.add_argument("--bind", default=f"127.0.0.1:{port}", help="Default: PORT or 8000.")
         parser.add_argument("--no-demo", action="store_true", help="Skip demo accounts and data.")
 
     def handle(self, *args: Any, bind: str, no_demo: bool, **options: Any) -> None:
