@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import factory
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -41,12 +42,31 @@ from treatments.models import (
 TODAY = timezone.localdate
 
 
-def clinic_slot(days_ahead: int = 3, hour: int = 10, minute: int = 0) -> datetime.datetime:
-    """A time the clinic is open: the weekday ``days_ahead`` (or the next one) at ``hour``."""
-    day = timezone.localdate() + datetime.timedelta(days=days_ahead)
-    while day.isoweekday() > 5:
+def open_day(days_ahead: int) -> datetime.date:
+    """The ``days_ahead``-th day the clinic opens (``CLINIC_DAYS``) after today, counting only
+    open days: different ``days_ahead`` are different days, in their order, whichever day of the
+    week the tests run on (moving a closed day on to the next open one would land Saturday's
+    and Sunday's slots on Monday's)."""
+    day = timezone.localdate()
+    for _ in range(days_ahead):
         day += datetime.timedelta(days=1)
+        while day.isoweekday() not in settings.CLINIC_DAYS:
+            day += datetime.timedelta(days=1)
+    return day
+
+
+def clinic_slot(days_ahead: int = 3, hour: int = 10, minute: int = 0) -> datetime.datetime:
+    """``hour:minute`` on the ``days_ahead``-th open day after today (see ``open_day``)."""
+    day = open_day(days_ahead)
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+
+
+def earlier_today(*, minutes: int) -> datetime.datetime:
+    """``minutes`` ago, or the start of today when that was yesterday: "earlier today" for a
+    test run in the first minutes after midnight too."""
+    now = timezone.localtime()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(now - datetime.timedelta(minutes=minutes), midnight)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -208,7 +228,12 @@ class FollowUpFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     clinician = factory.SubFactory(ClinicianFactory)
     kind = FollowUpKind.POST_INJECTION_CHECK
-    starts_at = factory.Sequence(lambda n: clinic_slot(3 + n // 16, 9 + n % 16 // 2, n % 2 * 30))
+    # Half hours from 09:00 to 17:00 on the 3rd to 12th open days ahead, then round again: a
+    # clinician is never booked twice unless one test makes 160 follow-ups of theirs, and
+    # bookings stay within about two weeks however many follow-ups the tests before made.
+    starts_at = factory.Sequence(
+        lambda n: clinic_slot(3 + n // 16 % 10, 9 + n % 16 // 2, n % 2 * 30)
+    )
     ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(minutes=30))
 
 

@@ -6,7 +6,6 @@ import datetime
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -17,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from tests.clock import python_module_command
 from tests.factories import ClinicianFactory, PatientFactory, clinic_slot
 from treatments import services
 from treatments.models import Reminder
@@ -70,9 +70,7 @@ class Worker:
         log = open(self.tmp_path / f"worker-{self.runs}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(  # noqa: S603 - fixed argument list
             [
-                sys.executable,
-                "-m",
-                "celery",
+                *python_module_command("celery"),
                 "--app=clinic",
                 "worker",
                 "--beat",

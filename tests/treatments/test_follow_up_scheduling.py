@@ -16,6 +16,7 @@ from tests.factories import (
     PatientFactory,
     SessionFactory,
     clinic_slot,
+    earlier_today,
 )
 from treatments import services, tasks
 from treatments.models import FollowUp, FollowUpRule
@@ -32,13 +33,13 @@ def desk(front_desk, api_for):
 
 def complete_session(course, performed_at=None, **extra):
     """A session recorded as completed through the service every entry point uses."""
+    extra.setdefault("clinician", ClinicianFactory())
     session = SessionFactory.build(patient=course.patient, course=course, status="planned", **extra)
     fields = {
         name: getattr(session, name)
         for name in ("patient", "course", "clinician", "status", "consent_obtained")
     }
-    fields["clinician"].save()
-    fields["performed_at"] = performed_at or timezone.now() - datetime.timedelta(hours=1)
+    fields["performed_at"] = performed_at or earlier_today(minutes=60)
     fields["status"] = "completed"
     return services.session_create(fields=fields, injectates=[], sites=[])
 
@@ -179,13 +180,12 @@ def test_bad_agenda_and_slot_queries_name_the_field(desk, front_desk, query, fie
 
 
 def test_a_booking_moves_through_its_day(desk):
-    now = timezone.localtime()
-    starts = now.replace(second=0, microsecond=0) - datetime.timedelta(minutes=1)
+    starts = earlier_today(minutes=1).replace(second=0, microsecond=0)  # check-in is on the day
     follow_up = FollowUpFactory.build(
         starts_at=starts, ends_at=starts + datetime.timedelta(minutes=5)
     )
     follow_up.patient.save()
-    follow_up.clinician.save()
+    follow_up.clinician = ClinicianFactory()  # saved, in the Clinician group
     FollowUp.objects.bulk_create([follow_up])  # today, whatever the clinic hours
     assert desk.post(f"{URL}{follow_up.pk}/confirm/").json()["status"] == "confirmed"
     assert desk.post(f"{URL}{follow_up.pk}/check-in/").json()["status"] == "checked_in"
@@ -259,9 +259,10 @@ def test_nightly_run_marks_unattended_past_bookings_as_no_show():
     )
     for follow_up in (yesterday, attended):
         follow_up.patient.save()
-        follow_up.clinician.save()
+        follow_up.clinician = ClinicianFactory()
     FollowUp.objects.bulk_create([yesterday, attended])
-    upcoming = FollowUpFactory()
+    # Beyond the three days whose reminders the run plans again, at any time of day.
+    upcoming = FollowUpFactory(starts_at=clinic_slot(5, 10), ends_at=clinic_slot(5, 10, 30))
 
     assert tasks.nightly_follow_ups() == {"no_shows": 1, "replanned": 0, "overdue_courses": 0}
     statuses = dict(FollowUp.objects.values_list("pk", "status"))
