@@ -7,12 +7,13 @@ placed in free half-hour slots, so no clinician is double-booked.
 from __future__ import annotations
 
 import datetime
+import math
 import random
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
@@ -209,6 +210,37 @@ SIDE_EFFECTS = (  # kind, chance per session, grades with weights
     (SideEffectKind.ALLERGIC_REACTION, 0.002, (2, 2, 3)),
     (SideEffectKind.INFECTION, 0.001, (2, 3)),
 )
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """How one course's patient fares: the share of their baseline severity relieved as the
+    course goes on. Relief builds over the first weeks after the first injection (PRP and
+    prolotherapy are judged at 6 weeks to 3 months) and then holds; six courses in ten respond.
+    Every instrument of the course and the pain reported before each session follow it, so the
+    pre-procedure pain score and the scored NPRS tell the same story."""
+
+    relief: float  # the share of severity relieved once it has built up
+    severity: dict[str, float]  # per instrument, the baseline's share of its range
+
+    WEEKS_TO_BUILD: ClassVar[float] = 4.0  # about three quarters of the relief by 6 weeks
+
+    @classmethod
+    def draw(cls, rng: random.Random, instruments: tuple[str, ...]) -> Recovery:
+        relief = rng.uniform(0.3, 0.6) if rng.random() < 0.6 else rng.uniform(-0.1, 0.15)
+        return cls(relief, {instrument: rng.uniform(0.5, 0.8) for instrument in instruments})
+
+    def gain(self, days: int, rng: random.Random) -> Decimal:
+        """The share relieved ``days`` after the course starts, as one reading shows it."""
+        built = 1 - math.exp(-max(days, 0) / (7 * self.WEEKS_TO_BUILD))
+        return Decimal(max(self.relief * built + rng.uniform(-0.05, 0.05), -0.2))
+
+    def severity_on(self, instrument: str, days: int, rng: random.Random) -> Decimal:
+        """The severity ``days`` into the course, in the instrument's points (higher is worse)."""
+        spec = INSTRUMENTS[instrument]
+        span = spec.maximum - spec.minimum
+        severity = Decimal(self.severity[instrument]) * span * (1 - self.gain(days, rng))
+        return max(Decimal(0), min(span, severity))
 
 
 @dataclass
@@ -417,7 +449,8 @@ class DemoClinic:
             start_date=registered,
         )
         chunk.courses.append(course)
-        self.add_sessions(chunk, patient, condition, course, template)
+        recovery = Recovery.draw(rng, (Instrument.NPRS, template.instrument))
+        self.add_sessions(chunk, patient, condition, course, template, recovery)
 
     def add_sessions(
         self,
@@ -426,10 +459,11 @@ class DemoClinic:
         condition: Condition,
         course: TreatmentCourse,
         template: ConditionTemplate,
+        recovery: Recovery,
     ) -> None:
         rng = self.rng
         clinician = rng.choice(self.clinicians)
-        day = course.start_date
+        day = day_one = course.start_date
         stops = rng.random() < 0.08
         given = 0
         for number in range(1, course.planned_sessions + 1):
@@ -443,7 +477,10 @@ class DemoClinic:
                     )
                 )
                 break
-            session = self.new_session(patient, course, clinician, when, SessionStatus.COMPLETED)
+            pain = recovery.severity_on(Instrument.NPRS, (when.date() - day_one).days, rng)
+            session = self.new_session(
+                patient, course, clinician, when, SessionStatus.COMPLETED, round(pain)
+            )
             chunk.sessions.append(session)
             given += 1
             self.add_injections(chunk, session, template, condition.laterality, course)
@@ -470,7 +507,7 @@ class DemoClinic:
             if given == course.planned_sessions:
                 course.status = CourseStatus.COMPLETED
                 course.ended_on = day - datetime.timedelta(weeks=course.planned_interval_weeks)
-        self.add_scores(chunk, patient, course, template)
+        self.add_scores(chunk, patient, course, recovery)
 
     def new_session(
         self,
@@ -479,6 +516,7 @@ class DemoClinic:
         clinician: AbstractUser,
         when: datetime.datetime,
         status: SessionStatus,
+        pre_pain_score: int | None = None,
     ) -> InjectionSession:
         rng = self.rng
         completed = status == SessionStatus.COMPLETED
@@ -490,7 +528,7 @@ class DemoClinic:
             status=status,
             guidance=rng.choices(list(Guidance), [45, 50, 5])[0],
             consent_obtained=completed,
-            pre_pain_score=rng.randint(3, 8) if completed else None,
+            pre_pain_score=pre_pain_score,
             notes=rng.choice(
                 (
                     "",
@@ -680,10 +718,9 @@ class DemoClinic:
         chunk: Chunk,
         patient: Patient,
         course: TreatmentCourse,
-        template: ConditionTemplate,
+        recovery: Recovery,
     ) -> None:
         rng = self.rng
-        responder = rng.random() < 0.6
         points = (
             (TimePoint.BASELINE, 0),
             (TimePoint.WEEK_6, 42),
@@ -691,18 +728,15 @@ class DemoClinic:
             (TimePoint.MONTH_6, 182),
             (TimePoint.MONTH_12, 365),
         )
-        for instrument in (Instrument.NPRS, template.instrument):
+        for instrument in recovery.severity:
             spec = INSTRUMENTS[instrument]
             span = spec.maximum - spec.minimum
-            worse_is_high = spec.better == "lower"
-            baseline = Decimal(rng.uniform(0.5, 0.8)) * span
             for time_point, days in points:
                 measured = course.start_date + datetime.timedelta(days=days)
                 if measured > self.today:
                     break
-                gain = Decimal(days / 365 * (0.5 if responder else 0.1) + rng.uniform(-0.05, 0.05))
-                severity = max(Decimal(0), min(span, baseline * (1 - max(gain, Decimal(-0.2)))))
-                score = severity if worse_is_high else spec.maximum - severity
+                severity = recovery.severity_on(instrument, days, rng)
+                score = severity if spec.better == "lower" else spec.maximum - severity
                 chunk.scores.append(
                     OutcomeScore(
                         patient=patient,

@@ -6,8 +6,9 @@ Every report takes the same filters. Outcomes read the course changes the databa
 (clinic.models.CourseChange: per course, instrument and time point the reading that counts and
 its change from baseline; readings are outcome scores plus each completed session's
 pre-procedure pain score as NPRS, and a reading dated rather than taken at a named time point
-counts at the point its distance from the baseline falls in). Their date filters select by the
-date of the reading that counts.
+counts at the point its distance from the baseline falls in; of several at one point, an outcome
+score counts before a session's pain score, and the latest of those). Their date filters select
+by the date of the reading that counts.
 """
 
 from __future__ import annotations

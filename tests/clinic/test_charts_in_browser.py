@@ -20,6 +20,7 @@ from tests.factories import (
     PatientFactory,
     SessionFactory,
     SideEffectFactory,
+    SiteFactory,
     UserFactory,
 )
 
@@ -92,3 +93,36 @@ def test_clinician_sees_the_charts(live_server, browser, settings):
     assert outcome["NPRS pain (0-10)"] >= 1 and outcome["KOOS pain (0-100)"] == 1
     assert points_of(browser, "safety-chart") == {"Grade 1": 1}
     browser.save_screenshot(str(ARTIFACTS / "reports.png"))
+
+
+def test_an_asked_recall_opens_the_reports_page_on_a_laptop_screen(live_server, browser, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    UserFactory(username="dr.ives", password="correct horse battery", role=CLINICIAN)
+    for family_name in ("Lindqvist", "Osei", "Tanaka"):
+        session = SessionFactory(patient=PatientFactory(family_name=family_name))
+        injectate = InjectateFactory(
+            session=session, exosome=True, lot_number="EX-RECALL-1", line=1
+        )
+        SiteFactory(session=session, injectate=injectate, line=1)
+        SideEffectFactory(session=session, kind="swelling", grade=2)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.set_window_size(1366, 768)
+
+    admin_login(browser, live_server.url, "dr.ives", "correct horse battery")
+    browser.get(f"{live_server.url}/admin/reports/?lot_number=EX-RECALL-1")
+    browser.save_screenshot(str(ARTIFACTS / "reports-recall.png"))
+    viewport = browser.execute_script("return [window.innerWidth, window.innerHeight]")
+    first_row = browser.find_element(By.CSS_SELECTOR, "#recall + p + table tbody tr")
+    assert first_row.text.startswith("Lindqvist, Maria")
+    assert "Right knee: Medial collateral ligament" in first_row.text
+    bottom = browser.execute_script("return arguments[0].getBoundingClientRect().bottom", first_row)
+    assert bottom < viewport[1], "the recall's first patient shows without scrolling"
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= viewport[0], "nothing to scroll sideways"
+
+    browser.find_element(By.LINK_TEXT, "Safety").click()
+    top = browser.execute_script(
+        "return document.getElementById('safety').getBoundingClientRect().top"
+    )
+    assert -1 <= top < 50, "the link brings its section to the top of the window"
+    assert "Swelling" in browser.find_element(By.CSS_SELECTOR, "#safety ~ table").text

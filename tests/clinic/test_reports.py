@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -160,6 +161,52 @@ def test_responders_with_absolute_and_percent_mcids_both_directions(clinic):
 
 def test_session_pain_scores_count_as_nprs_readings(clinic):
     assert responses(clinic["c3"]) == {("nprs", "6w"): (Decimal("-3.0"), True)}
+
+
+def test_nprs_response_takes_the_scored_baseline_and_each_time_point_reading(clinician):
+    """One course worked by hand with the rules of README's "Outcomes and reports".
+
+    Baseline: the NPRS scored on 3 Mar (7), not the first session's pre-procedure pain (8 on
+    6 Mar: a session gives the baseline only when none was scored).
+    2 weeks: only the session of 17 Mar (14 days, pain 5) falls there: -2, a responder (MCID 2).
+    6 weeks: the NPRS scored at 6 weeks (4, 14 Apr), not the sessions whose days fall in the
+    window (31 Mar, 28 days, pain 6; 28 Apr, 56 days, pain 6): -3, a responder. Counting the
+    next session's pain instead would give -1, not a responder.
+    3 months: the NPRS scored on 16 Jun (105 days, 6) over the session of 2 Jun (91 days,
+    pain 3): -1, not a responder.
+    """
+    course = CourseFactory(start_date=D(2025, 3, 3))
+    scores(
+        course,
+        "nprs",
+        ("baseline", 7, D(2025, 3, 3)),
+        ("6w", 4, D(2025, 4, 14)),
+        ("date", 6, D(2025, 6, 16)),
+    )
+    for day, pain in (
+        (D(2025, 3, 6), 8),
+        (D(2025, 3, 17), 5),
+        (D(2025, 3, 31), 6),
+        (D(2025, 4, 28), 6),
+        (D(2025, 6, 2), 3),
+    ):
+        SessionFactory(
+            patient=course.patient, course=course, performed_at=at(day), pre_pain_score=pain
+        )
+
+    seen = api_for(clinician).get(f"/api/v1/courses/{course.pk}/responses/").json()
+    assert [
+        (r["time_point"], r["baseline"], r["score"], r["measured_on"], r["responder"]) for r in seen
+    ] == [
+        ("2w", "7.0", "5.0", "2025-03-17", True),
+        ("6w", "7.0", "4.0", "2025-04-14", True),
+        ("3m", "7.0", "6.0", "2025-06-16", False),
+    ]
+    assert outcome_rows() == {
+        ("nprs", "2w"): (1, Decimal("-2.0"), Decimal("100.0")),
+        ("nprs", "6w"): (1, Decimal("-3.0"), Decimal("100.0")),
+        ("nprs", "3m"): (1, Decimal("-1.0"), Decimal("0.0")),
+    }
 
 
 def test_mcids_are_data_the_clinic_admin_changes(clinic):
@@ -319,6 +366,74 @@ def test_reports_page_in_the_admin(clinic, front_desk):
     desk.force_login(front_desk)
     page = desk.get("/admin/reports/", {"lot_number": "PRP-LOT-7"}).content.decode()
     assert "Haddad" in page and 'id="outcome-chart"' not in page and "Medial" not in page
+
+
+def cells(html: str) -> list[str]:
+    """The text of every table cell and heading of the reports (not the admin's side bar)."""
+    reports_part = html[html.index('class="report-filters"') :]
+    found = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", reports_part, flags=re.S)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in found]
+
+
+def test_reports_page_tables_show_labels_not_codes(clinic):
+    client = Client()
+    client.force_login(clinic["a"])
+    shown = cells(client.get("/admin/reports/", {"lot_number": "PRP-LOT-7"}).content.decode())
+    for label in (
+        "NPRS pain (0-10)",  # outcomes
+        "KOOS pain (0-100)",
+        "6 weeks",
+        "Dextrose prolotherapy",  # safety
+        "Soreness / pain flare",
+        "3 - severe or hospitalisation",
+        "Infection",  # serious events
+        "Stopped",  # courses ended
+        "Completed",
+        "Moreau, Ines",  # recall
+        "PRP (PRP)",
+        "Left knee: Medial collateral ligament",
+    ):
+        assert label in shown, label
+    codes = {"nprs", "koos_pain", "6w", "3m", "prp", "dextrose", "pain_flare", "infection"}
+    codes |= {"bruising", "stopped", "completed", "given_name", "family_name", "session_date"}
+    assert codes.isdisjoint(shown)
+
+
+def test_api_and_csv_keep_the_codes(clinic):
+    client = api_for(clinic["a"])
+    rows = client.get("/api/v1/reports/serious-events/").json()["rows"]
+    assert [(r["treatment"], r["kind"], r["grade"]) for r in rows] == [("prp", "infection", 3)]
+    recall = client.get("/api/v1/reports/recall/", {"lot_number": "PRP-LOT-7", "format": "csv"})
+    header = next(csv.reader(io.StringIO(recall.content.decode())))
+    assert header[:4] == ["patient", "mrn", "given_name", "family_name"]
+
+
+def section_links(html: str) -> str:
+    start = html.index('id="report-sections"')
+    return html[start : html.index("</nav>", start)]
+
+
+def test_reports_page_links_its_sections_and_puts_an_asked_recall_first(clinic, front_desk):
+    client = Client()
+    client.force_login(clinic["a"])
+    html = client.get("/admin/reports/", {"lot_number": "PRP-LOT-7"}).content.decode()
+    nav = section_links(html)
+    anchors = re.findall(r'href="#([\w-]+)"', nav)
+    assert anchors == ["recall", "outcomes", "safety", "serious", "activity", "courses-ended"]
+    assert "Recall of lot PRP-LOT-7</a> (2 patients)" in nav
+    places = [html.index(f'id="{anchor}"') for anchor in anchors]
+    assert places == sorted(places), "the sections in the order of their links"
+    assert places[0] < html.index('id="outcome-chart"'), "the recall before the charts"
+
+    without = client.get("/admin/reports/").content.decode()
+    assert 'href="#recall"' not in without and 'href="#outcomes"' in without
+
+    desk = Client()
+    desk.force_login(front_desk)
+    page = desk.get("/admin/reports/", {"lot_number": "PRP-LOT-7"}).content.decode()
+    nav = section_links(page)
+    assert re.findall(r'href="#([\w-]+)"', nav) == ["recall"]
+    assert cells(page)[:6] == ["Patient", "MRN", "Phone", "Email", "Session", "Haddad, Omar"]
 
 
 def test_an_unknown_format_is_a_field_error(clinic):
