@@ -6,20 +6,40 @@ a trigger, under a lock, so positions have no gaps) holding their keys and diges
 each row's text form): ``hash = sha256(prev_hash | position | table | keys | digests)``.
 ``verify_audit`` recomputes it all: a removed, altered or unchained row, or a removed chain
 entry, breaks it.
+
+The chain alone cannot show that its newest entries were removed together with their rows:
+what is left is still a valid chain. So its head (position and hash) is published regularly to
+somewhere the database's owner cannot rewrite (``audit_anchor_publish``), and
+``verify_audit --anchor`` checks the chain still holds every published head.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection
+from django.db.models import Max, Q
 from django.http import HttpRequest
+from django.utils import timezone
 
 from clinic.middleware import request_id_of
-from clinic.models import AccessLogEntry, AuditChainEntry
+from clinic.models import (
+    ADDED_TO_GROUP,
+    PASSWORD_CHANGED,
+    AccessLogEntry,
+    AuditChainEntry,
+    StaffAccountEvent,
+    StaffGroupEvent,
+)
 
 GENESIS = "0" * 64
 # Audited tables and their key column. A migration installs the chain trigger on each.
@@ -38,6 +58,8 @@ AUDITED_TABLES = {
     "treatments_followupruleevent": "pgh_id",
     "patients_instrumentmcidevent": "pgh_id",
     "treatments_reminderdelivery": "id",
+    "clinic_staffaccountevent": "pgh_id",
+    "clinic_staffgroupevent": "pgh_id",
 }
 ROW_DIGEST_SQL = "encode(sha256(convert_to(t::text, 'UTF8')), 'hex')"
 
@@ -156,7 +178,83 @@ def _unchained_rows() -> Iterator[Break]:
                 yield Break(None, f"{table} row {row[0]} is not in the chain")
 
 
+ANCHOR_LOG = logging.getLogger("clinic.audit.anchor")
+
+
+def audit_anchor_publish(*, path: Path) -> dict[str, Any]:
+    """Publish the chain's head: its position and hash, with the time, as one JSON line logged
+    at INFO on ``clinic.audit.anchor`` and appended to ``path``. Both belong somewhere the
+    database's owner cannot rewrite (another host, an append-only mount, syslog): a chain
+    shorter than a published position, or with another hash there, lost its newest rows."""
+    head = AuditChainEntry.objects.order_by("-position").values("position", "hash").first()
+    anchor = {
+        "position": head["position"] if head else 0,
+        "hash": head["hash"] if head else GENESIS,
+        "at": timezone.now().isoformat(),
+    }
+    line = json.dumps(anchor)
+    # Logged first: a log routed off the host still carries the anchor when the file cannot
+    # be written (and the task fails, visibly).
+    ANCHOR_LOG.info(line)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as anchors:
+        anchors.write(line + "\n")
+    return anchor
+
+
+ANCHOR_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Anchor:
+    position: int
+    hash: str
+    at: str
+    where: str  # the file and line it was read from
+
+
+def audit_verify_anchors(*, lines: Iterable[str], source: str) -> Iterator[Break]:
+    """Check the chain against published heads (lines of ``audit_anchor_publish``): yield a
+    break for each anchor past the chain's end or whose entry has another hash."""
+    anchors = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{source} line {number}"
+        try:
+            data = json.loads(line)
+            anchors.append(
+                Anchor(int(data["position"]), str(data["hash"]), str(data.get("at", "")), where)
+            )
+        except (ValueError, TypeError, KeyError):
+            yield Break(None, f"{where} is not an anchor (a JSON object with position and hash)")
+    end = AuditChainEntry.objects.aggregate(end=Max("position"))["end"] or 0
+    for start in range(0, len(anchors), ANCHOR_BATCH):
+        batch = anchors[start : start + ANCHOR_BATCH]
+        within = {anchor.position for anchor in batch if 0 < anchor.position <= end}
+        hashes = dict(
+            AuditChainEntry.objects.filter(position__in=within).values_list("position", "hash")
+        )
+        for anchor in batch:
+            named = f"the anchor of {anchor.at or 'an unknown time'} ({anchor.where})"
+            found = hashes.get(anchor.position)
+            if anchor.position == 0:
+                continue  # published while the chain was empty
+            if anchor.position > end:
+                message = f"the chain ends at entry {end}, short of {named} at {anchor.position}"
+            elif found is None:
+                message = f"chain entry {anchor.position} of {named} is missing"
+            elif found != anchor.hash:
+                message = f"chain entry {anchor.position} has another hash than {named}"
+            else:
+                continue
+            yield Break(anchor.position, message)
+
+
 REVIEW_LIMIT = 500
+# Changes with every save, so naming it tells nothing.
+UNTOLD_FIELDS = {"updated_at"}
+MEMBERSHIP_EVENTS = StaffGroupEvent._meta.label
 
 
 @dataclass(frozen=True)
@@ -169,51 +267,187 @@ class Change:
     request_id: str
 
 
-def changes_of(events: Any) -> list[Change]:
-    """History events as rows a person reads: who changed which record, and which fields."""
-    from django.contrib.auth import get_user_model
-
-    events = list(events.order_by("-pgh_created_at")[:REVIEW_LIMIT])
+def changes_of(*event_sets: Any) -> list[Change]:
+    """History events (pghistory ``Events`` querysets) as rows a person reads: who changed
+    which record, and which fields; the newest REVIEW_LIMIT of them all."""
+    events = sorted(
+        (
+            event
+            for event_set in event_sets
+            for event in event_set.order_by("-pgh_created_at")[:REVIEW_LIMIT]
+        ),
+        key=lambda event: event.pgh_created_at,
+        reverse=True,
+    )[:REVIEW_LIMIT]
+    memberships = [event for event in events if event.pgh_model == MEMBERSHIP_EVENTS]
     user_ids = {(event.pgh_context or {}).get("user") for event in events}
-    names = dict(
-        get_user_model().objects.filter(pk__in=user_ids - {None}).values_list("pk", "username")
-    )
+    user_ids |= {event.pgh_data["user_id"] for event in memberships}
+    names = _usernames(user_ids)
+    groups = _group_names({event.pgh_data["group_id"] for event in memberships})
     rows = []
     for event in events:
         context = event.pgh_context or {}  # the aggregate Events model carries it as JSON
+        label = event.pgh_label
+        fields = ", ".join(sorted(set(event.pgh_diff or {}) - UNTOLD_FIELDS))
+        if event.pgh_model == MEMBERSHIP_EVENTS:  # the change is the group it names
+            label = _membership_change(event.pgh_label, groups, event.pgh_data["group_id"])
         rows.append(
             Change(
                 at=event.pgh_created_at,
                 who=names.get(context.get("user"), ""),
-                record=f"{event.pgh_model} {event.pgh_obj_id}",
-                label=event.pgh_label,
-                fields=", ".join(sorted(event.pgh_diff or {})),
+                record=_record_of(event, names),
+                label=label,
+                fields=fields,
                 request_id=context.get("request_id", ""),
             )
         )
     return rows
 
 
+def _record_of(event: Any, names: dict[int, str]) -> str:
+    """``injection session 12``, ``staff account dr.hale``."""
+    model = apps.get_model(event.pgh_obj_model)
+    if issubclass(model, get_user_model()):
+        return f"staff account {event.pgh_data.get('username', event.pgh_obj_id)}"
+    if event.pgh_model == MEMBERSHIP_EVENTS:
+        user_id = event.pgh_data["user_id"]
+        return f"staff account {names.get(user_id, user_id)}"
+    return f"{model._meta.verbose_name} {event.pgh_obj_id}"
+
+
+def _membership_change(label: str, groups: dict[int, str], group_id: int) -> str:
+    verb = "added to group" if label == ADDED_TO_GROUP else "removed from group"
+    return f"{verb} {groups.get(group_id, group_id)}"
+
+
+def _usernames(user_ids: Iterable[Any]) -> dict[int, str]:
+    ids = {pk for pk in user_ids if pk is not None}
+    if not ids:
+        return {}
+    return dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
+
+
+def _group_names(group_ids: set[int]) -> dict[int, str]:
+    if not group_ids:
+        return {}
+    return dict(Group.objects.filter(pk__in=group_ids).values_list("pk", "name"))
+
+
 def patient_history(*, patient: Any) -> dict[str, Any]:
-    """Who saw or changed this patient: reads naming them, and changes to their records."""
+    """Who saw or changed this patient: reads naming them, and changes to their records (the
+    patient and every record naming them: conditions, courses, sessions, scores, follow-ups;
+    and the parts of their sessions: injectates, sites, side effects, addenda)."""
+    from pghistory import core
     from pghistory.models import Events
 
-    sessions = list(patient.sessions.all())
+    session_model = patient.sessions.model
+    # A session's parts name only the session: the patient's sessions are those whose history
+    # ever named the patient (and those naming them now).
+    session_events = session_model.pgh_event_model.objects.filter(patient_id=patient.pk)
+    sessions = list(
+        session_model.objects.filter(
+            Q(patient=patient) | Q(pk__in=session_events.values("pgh_obj_id"))
+        ).only("pk")
+    )
+    naming_patient = Events.objects.references(patient)
+    event_sets = [naming_patient]
+    if sessions:  # an empty references() would select every event
+        also_naming_patient = core.event_models(references_model=type(patient))
+        session_parts = [
+            model
+            for model in core.event_models(references_model=session_model)
+            if model not in also_naming_patient
+        ]
+        event_sets.append(Events.objects.references(sessions).across(*session_parts))
     return {
         "accesses": list(
             AccessLogEntry.objects.filter(patient_ids__contains=[patient.pk])[:REVIEW_LIMIT]
         ),
-        "changes": changes_of(Events.objects.references(patient, *sessions)),
+        "changes": changes_of(*event_sets),
         "limit": REVIEW_LIMIT,
     }
 
 
+@dataclass(frozen=True)
+class AccountChange:
+    at: Any
+    who: str
+    what: str
+    request_id: str
+
+
+ACCOUNT_FIELDS = ["username", "first_name", "last_name", "email"]
+ACCOUNT_FLAGS = ["is_active", "is_staff", "is_superuser"]
+
+
+def account_changes(*, user: Any) -> list[AccountChange]:
+    """What was done to a staff account: created, its name, email and flags changed (active,
+    staff, superuser), added to or removed from a group; by whom."""
+    snapshots = list(
+        StaffAccountEvent.objects.filter(pgh_obj_id=user.pk)
+        .select_related("pgh_context")
+        .order_by("pgh_id")
+    )
+    memberships = list(
+        StaffGroupEvent.objects.filter(user_id=user.pk)
+        .select_related("pgh_context")
+        .order_by("-pgh_id")[:REVIEW_LIMIT]
+    )
+    contexts = [event.pgh_context for event in [*snapshots, *memberships] if event.pgh_context]
+    names = _usernames(context.metadata.get("user") for context in contexts)
+    groups = _group_names({event.group_id for event in memberships})
+    rows = [
+        _account_row(event, names, _account_change(event, previous))
+        for previous, event in zip([None, *snapshots], snapshots, strict=False)
+    ]
+    rows += [
+        _account_row(event, names, _membership_change(event.pgh_label, groups, event.group_id))
+        for event in memberships
+    ]
+    return sorted(rows, key=lambda row: row.at, reverse=True)[:REVIEW_LIMIT]
+
+
+def _account_row(event: Any, names: dict[int, str], what: str) -> AccountChange:
+    context = event.pgh_context.metadata if event.pgh_context else {}
+    return AccountChange(
+        at=event.pgh_created_at,
+        who=names.get(context.get("user"), ""),
+        what=what,
+        request_id=context.get("request_id", ""),
+    )
+
+
+def _account_change(snapshot: Any, previous: Any) -> str:
+    def shown(name: str, event: Any) -> str:
+        value = getattr(event, name)
+        return ("yes" if value else "no") if isinstance(value, bool) else str(value or "-")
+
+    def label(name: str) -> str:
+        return str(StaffAccountEvent._meta.get_field(name).verbose_name)
+
+    flags = ", ".join(f"{label(name)}: {shown(name, snapshot)}" for name in ACCOUNT_FLAGS)
+    if snapshot.pgh_label == "insert":
+        return f"account created ({flags})"
+    if snapshot.pgh_label == "delete":
+        return "account deleted"
+    if snapshot.pgh_label == PASSWORD_CHANGED:
+        return "password changed"
+    if previous is None:  # changed before its history began: the earlier state is not known
+        return f"account changed ({flags})"
+    return "; ".join(
+        f"{label(name)}: {shown(name, previous)} → {shown(name, snapshot)}"
+        for name in [*ACCOUNT_FLAGS, *ACCOUNT_FIELDS]
+        if getattr(previous, name) != getattr(snapshot, name)
+    )
+
+
 def user_activity(*, user: Any) -> dict[str, Any]:
-    """What a staff member read and changed."""
+    """What a staff member read and changed, and what was done to their account."""
     from pghistory.models import Events
 
     return {
         "accesses": list(AccessLogEntry.objects.filter(user=user)[:REVIEW_LIMIT]),
         "changes": changes_of(Events.objects.filter(pgh_context__user=user.pk)),
+        "account_changes": account_changes(user=user),
         "limit": REVIEW_LIMIT,
     }

@@ -3,8 +3,10 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pghistory
 import pgtrigger
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
@@ -167,3 +169,45 @@ class CourseChange(models.Model):
 
     def __str__(self) -> str:
         return f"course {self.course_id}: {self.instrument} at {self.time_point} {self.change:+}"
+
+
+ADDED_TO_GROUP = "group.add"
+REMOVED_FROM_GROUP = "group.remove"
+PASSWORD_CHANGED = "password.change"  # noqa: S105 - an event's label, not a password
+
+
+# Staff accounts and their groups are tracked through proxies of Django's own models, so the
+# triggers and event tables live in this app's migrations. Passwords and login times are not
+# copied: no password hash belongs in an audit table, and a login is not a change of the account.
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    pghistory.ManualEvent(PASSWORD_CHANGED),  # clinic.staff.PasswordChangeEndsAccess
+    exclude=["password", "last_login"],
+    model_name="StaffAccountEvent",
+    append_only=True,
+    level=pgtrigger.Statement,
+)
+class StaffAccount(User):
+    """A staff member's login account (Django's user), as its change history sees it."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "staff account"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(ADDED_TO_GROUP),
+    pghistory.DeleteEvent(REMOVED_FROM_GROUP),
+    obj_field=None,  # a membership row is gone once removed; the event names user and group
+    model_name="StaffGroupEvent",
+    append_only=True,
+    level=pgtrigger.Statement,
+)
+class StaffGroupMembership(User.groups.through):  # type: ignore[name-defined,misc]
+    """A staff account's membership of a group (a role): added (insert) or removed (delete)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "group membership"

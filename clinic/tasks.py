@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from pathlib import Path
+from typing import Any
 
-from clinic import exports
+from celery import shared_task
+from django.conf import settings
+
+from clinic import audit, exports
 from clinic.models import FhirExport
 
 
@@ -12,3 +16,8 @@ from clinic.models import FhirExport
 def fhir_bulk_export(export_id: str) -> dict[str, int]:
     export = FhirExport.objects.get(pk=export_id)
     return exports.fhir_export_run(export=export).counts
+
+
+@shared_task
+def audit_anchor() -> dict[str, Any]:
+    return audit.audit_anchor_publish(path=Path(settings.AUDIT_ANCHOR_PATH))

@@ -6,14 +6,26 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import ProgrammingError, connection, transaction
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from pghistory.models import Event
 
 from clinic.audit import AUDITED_TABLES
 from clinic.models import AccessLogEntry, AuditChainEntry
-from patients.models import Patient
-from tests.factories import PatientFactory, SessionFactory
+from clinic.roles import CLINICIAN
+from patients.models import InstrumentMcid, Patient
+from tests.factories import (
+    AddendumFactory,
+    DeliveryFactory,
+    FollowUpRuleFactory,
+    OutcomeScoreFactory,
+    PatientFactory,
+    SessionFactory,
+    SideEffectFactory,
+    SiteFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -165,11 +177,15 @@ def test_verify_audit_finds_a_removed_chain_entry():
     assert "chain entries 1 to 1 are missing" in message or "not in the chain" in message
 
 
+APPS = {"clinic", "patients", "treatments"}
+
+
 def test_every_history_table_is_chained():
     event_tables = {
         model._meta.db_table
         for model in apps.get_models()
-        if issubclass(model, Event) and model._meta.app_label in {"patients", "treatments"}
+        if issubclass(model, Event)
+        and model._meta.app_label in {"clinic", "patients", "treatments"}
     }
     logs = {"clinic_accesslogentry", "treatments_reminderdelivery"}
     assert event_tables | logs == set(AUDITED_TABLES)
@@ -180,3 +196,54 @@ def test_every_history_table_is_chained():
         )
         chained = {row[0] for row in cursor.fetchall()}
     assert chained == set(AUDITED_TABLES)
+
+
+@pytest.fixture
+def a_row_in_every_audit_table(api):
+    """At least one row in every audited table and the chain."""
+    session = SessionFactory()
+    SiteFactory(session=session)
+    SideEffectFactory(session=session)
+    OutcomeScoreFactory(patient=session.patient)
+    AddendumFactory()
+    DeliveryFactory()
+    FollowUpRuleFactory()
+    InstrumentMcid.objects.update(value=F("value") + 1)
+    UserFactory(role=CLINICIAN)
+    api.get("/api/v1/patients/")
+    tables = [*AUDITED_TABLES, "clinic_auditchainentry"]
+    counts = {table: row_count(table) for table in tables}
+    assert all(counts.values()), counts
+    # As in a transaction of its own: PostgreSQL truncates no table with foreign key checks
+    # still pending on it.
+    sql("SET CONSTRAINTS ALL IMMEDIATE")
+    return counts
+
+
+def row_count(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - names from AUDITED_TABLES
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("table", [*AUDITED_TABLES, "clinic_auditchainentry"])
+def test_audit_tables_cannot_be_truncated(a_row_in_every_audit_table, table):
+    with pytest.raises(ProgrammingError, match=f"Cannot truncate {table}"), transaction.atomic():
+        sql(f"TRUNCATE {table}")
+    assert row_count(table) == a_row_in_every_audit_table[table]
+
+
+def test_a_truncate_cascading_into_the_access_log_is_refused(a_row_in_every_audit_table):
+    with pytest.raises(ProgrammingError, match="Cannot truncate"), transaction.atomic():
+        sql("TRUNCATE auth_user CASCADE")
+    assert row_count("clinic_accesslogentry") == a_row_in_every_audit_table["clinic_accesslogentry"]
+
+
+def test_every_audit_table_refuses_truncate():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = 'clinic_audit_no_truncate' AND t.tgenabled = 'O'"
+        )
+        refusing = {row[0] for row in cursor.fetchall()}
+    assert refusing == {*AUDITED_TABLES, "clinic_auditchainentry"}
