@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
 from pghistory.middleware import HistoryMiddleware
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -56,6 +57,21 @@ class SessionLifetimeMiddleware:
             if now - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """No answer of the application is kept by a browser or a proxy (``Cache-Control:
+    no-store``): API answers, admin pages and reports hold patient data, and nothing else the
+    application answers gains from a cache. Static files are served before this runs and stay
+    cacheable."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_cache_control(response, no_store=True)
+        return response
 
 
 class RequestLimitsMiddleware:

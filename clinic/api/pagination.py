@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import exceptions
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
@@ -13,6 +15,10 @@ class ClinicCursorPagination(CursorPagination):
     max_page_size = 200
     ordering = "-id"
 
+    @property
+    def page_size_refused(self) -> str:
+        return f"Ask for 1 to {self.max_page_size} per page."
+
     def get_page_size(self, request: Request) -> int:
         """``?page_size=`` from 1 to 200; anything else is refused (not quietly replaced)."""
         asked = request.query_params.get(self.page_size_query_param)
@@ -20,10 +26,23 @@ class ClinicCursorPagination(CursorPagination):
             return self.page_size
         digits = asked.isascii() and asked.isdigit() and len(asked) <= 4
         if not digits or not 1 <= int(asked) <= self.max_page_size:
-            raise exceptions.ValidationError(
-                {self.page_size_query_param: [f"Ask for 1 to {self.max_page_size} per page."]}
-            )
+            raise exceptions.ValidationError({self.page_size_query_param: [self.page_size_refused]})
         return int(asked)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] |= {"minimum": 1, "maximum": self.max_page_size}
+            # An empty cursor is the first page; an empty page size is refused.
+            parameter["allowEmptyValue"] = parameter["name"] == self.cursor_query_param
+        return parameters
+
+    def other_parameters(self, request: Request) -> dict[str, str]:
+        """The query without the paging parameters: what a paginated action's own query
+        serializer reads (a strict one would take ``cursor`` for an unknown field)."""
+        paging = {self.cursor_query_param, self.page_size_query_param}
+        return {k: v for k, v in request.query_params.items() if k not in paging}
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         try:

@@ -2,42 +2,29 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import audit, reports
+from clinic.api.renderers import CSVRenderer
 from clinic.choices import BodyRegion
 from clinic.permissions import RECALL_CLINICAL_FILTERS, can_run_report, report_columns
 from treatments.models import TreatmentKind
 
-
-class CSVRenderer(BaseRenderer):
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data: Any, accepted_media_type: Any = None, context: Any = None) -> bytes:
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=data["columns"])
-        writer.writeheader()
-        writer.writerows(data["rows"])
-        return out.getvalue().encode()
-
-
+UNKNOWN_FORMAT = "Use json or csv."
 FILTER_FIELDS = {field.name for field in dataclasses.fields(reports.ReportFilters)}
 
 
@@ -78,6 +65,7 @@ class ReportView(APIView):
     query_serializer: type[ReportQuerySerializer] = ReportQuerySerializer
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer, CSVRenderer]
+    empty_query_is_unset = True  # ?treatment= (an unset form field) filters by nothing
 
     def run(self, query: ReportQuerySerializer) -> reports.Rows:
         raise NotImplementedError
@@ -85,7 +73,10 @@ class ReportView(APIView):
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
-        if response.status_code >= 400:  # errors are problem details (JSON), also for ?format=csv
+        # Only a report's rows are CSV: errors (problem details) and the OPTIONS description
+        # are JSON, also when ?format=csv asked for the rows.
+        is_report = isinstance(response.data, dict) and "columns" in response.data
+        if response.status_code >= 400 or not is_report:
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
@@ -94,7 +85,7 @@ class ReportView(APIView):
         try:
             return super().perform_content_negotiation(request, force)
         except Http404 as error:  # DRF's answer to an unknown ?format=
-            raise serializers.ValidationError({"format": ["Use json or csv."]}) from error
+            raise serializers.ValidationError({"format": [UNKNOWN_FORMAT]}) from error
 
     def get(self, request: Request) -> Response:
         if not can_run_report(request.user, self.name):
@@ -133,14 +124,17 @@ def report(
         parameters=[query_serializer],
         description=description + " Add `?format=csv` for a CSV download of the rows.",
         operation_id=f"report_{name.replace('-', '_')}",
-        responses=inline_serializer(
-            f"{title}Report",
-            {
-                "report": serializers.CharField(),
-                "columns": serializers.ListField(child=serializers.CharField()),
-                "rows": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        responses={
+            (200, "application/json"): inline_serializer(
+                f"{title}Report",
+                {
+                    "report": serializers.CharField(),
+                    "columns": serializers.ListField(child=serializers.CharField()),
+                    "rows": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            (200, "text/csv"): OpenApiTypes.STR,  # a header row of the columns, then the rows
+        },
     )
     def get(self: ReportView, request: Request) -> Response:
         return ReportView.get(self, request)

@@ -1,8 +1,71 @@
-"""OpenAPI additions: every operation documents the error responses it can give."""
+"""The OpenAPI schema says what the API accepts: every operation documents the error responses
+it can give, decimals their shape and range, and each query parameter whether it takes an empty
+value for not given."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+
+def decimal_pattern(field: serializers.DecimalField) -> str:
+    """The decimals the field takes as text: at least one digit (drf-spectacular's own pattern
+    also admits "", "-" and "."), and no sign when it takes no negative value."""
+    whole, places = field.max_whole_digits, field.decimal_places
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    if not places:
+        return f"^{sign}\\d{{1,{whole}}}$"
+    return f"^{sign}(?:\\d{{1,{whole}}}(?:\\.\\d{{0,{places}}})?|\\.\\d{{1,{places}}})$"
+
+
+def note(spec: dict[str, Any], text: str) -> None:
+    spec["description"] = f"{spec.get('description', '')} {text}".strip()
+
+
+class ClinicAutoSchema(AutoSchema):
+    """drf-spectacular's schema, saying more exactly what the API takes:
+
+    - a decimal (written as text) as the API reads it, its range in words (JSON Schema bounds
+      only numbers);
+    - text that is trimmed and may not be blank needs a character other than a space;
+    - each optional query parameter, whether an empty value (``?status=``, as an HTML form
+      sends an unset field) counts as not given: yes for a list's filters, search and
+      ordering, ``format``, and a view that declares ``empty_query_is_unset`` (the reports);
+      no for the others (``page_size``, an action's own query), which refuse it."""
+
+    def _get_filter_parameters(self) -> list[dict[str, Any]]:
+        return [p | {"allowEmptyValue": True} for p in super()._get_filter_parameters()]
+
+    def _get_format_parameters(self) -> list[dict[str, Any]]:
+        return [p | {"allowEmptyValue": True} for p in super()._get_format_parameters()]
+
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        parameters = super()._get_parameters()
+        unset = getattr(self.view, "empty_query_is_unset", False)
+        for parameter in parameters:
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter.setdefault("allowEmptyValue", unset)
+        return parameters
+
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        trimmed = type(field) is serializers.CharField and field.trim_whitespace
+        if direction == "request" and trimmed and not field.allow_blank:
+            schema.setdefault("pattern", r"\S")
+        if isinstance(field, serializers.DecimalField) and schema.get("format") == "decimal":
+            if field.max_whole_digits is not None:
+                schema["pattern"] = decimal_pattern(field)
+            limits = [
+                f"{word} {value}"
+                for word, value in (("at least", field.min_value), ("at most", field.max_value))
+                if value is not None
+            ]
+            if limits:
+                note(schema, " and ".join(limits).capitalize() + ".")
+        return schema
+
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -27,6 +90,7 @@ DESCRIPTIONS = {
     "404": "No such record.",
     "409": "Conflicts with a stored record.",
     "412": "`If-Match` does not match the record's current `ETag`.",
+    "415": "The body is not JSON (`Content-Type: application/json`).",
     "429": "Too many failed logins for this account; locked for a while.",
 }
 
@@ -41,6 +105,8 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                 codes.append("404")
             if method in {"post", "put", "patch"}:
                 codes += ["400", "409"]
+                if "requestBody" in operation:
+                    codes.append("415")
             elif any(p.get("in") == "query" for p in operation.get("parameters", [])):
                 codes.append("400")  # a filter value that is not one of its choices
             if method in {"put", "patch"}:
@@ -128,19 +194,26 @@ PARTLY_READ = {
 }
 
 
+NOT_EVERY_ROLE = "Not sent by every role."
+
+
 def mark_role_fields(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """A field some role may not read is left out of that role's responses: it is described
-    so, and not required."""
+    """A field some role may not read is left out of that role's responses (it is described
+    so, and not required) and refused by name in its requests (described so)."""
     from clinic.permissions import MATRIX
 
     schemas = result.get("components", {}).get("schemas", {})
     for name, label in PARTLY_READ.items():
-        schema = schemas.get(name, {})
         limits = [
             grant.fields
             for grants in MATRIX.values()
             if (grant := grants.get(label)) is not None and grant.fields is not None
         ]
+        for request in (f"{name}Request", f"Patched{name}Request"):
+            for field, spec in schemas.get(request, {}).get("properties", {}).items():
+                if any(field not in fields for fields in limits):
+                    note(spec, NOT_EVERY_ROLE)
+        schema = schemas.get(name, {})
         for field, spec in schema.get("properties", {}).items():
             if any(field not in fields for fields in limits):
                 spec["description"] = (

@@ -94,3 +94,24 @@ def test_a_body_that_is_not_json_is_a_clear_400(api):
     problem(response, 400)
     response = api.generic("POST", "/api/v1/patients/", json.dumps([1, 2]), "application/json")
     problem(response, 400)
+
+
+@pytest.mark.parametrize("depth", [33, 1_000, 10_000, 100_000])
+def test_json_nested_too_deeply_is_a_400_not_a_crash(api, depth):
+    body = "[" * depth + "]" * depth
+    response = api.generic("POST", "/api/v1/patients/", body, "application/json")
+    assert "nested deeper than 32 levels" in problem(response, 400)["detail"]
+    body = '{"notes": ' * depth + "1" + "}" * depth
+    response = api.generic("POST", "/api/v1/sessions/", body, "application/json")
+    assert "nested deeper than 32 levels" in problem(response, 400)["detail"]
+    assert not Patient.objects.exists() and not InjectionSession.objects.exists()
+
+
+def test_json_nested_32_levels_is_read_and_answered_field_by_field(api):
+    body = {"given_name": "A", "family_name": "B", "birth_date": "1970-01-01", "sex": "female"}
+    nested: object = "x"
+    for _ in range(31):
+        nested = [nested]
+    body["phone"] = nested  # 32 levels with the body itself: parsed, then refused as a phone
+    response = api.post("/api/v1/patients/", body, format="json")
+    assert list(problem(response, 400)["errors"]) == ["phone"]
