@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join, json_script
 from django.utils.safestring import SafeString
 
 from clinic import audit
-from clinic.admin import ClinicalInline, ClinicalModelAdmin, can_review_audit
+from clinic.admin import ClinicalInline, ClinicalModelAdmin, LoadedChoiceField, can_review_audit
 from patients import selectors, services
 from patients.models import Condition, InstrumentMcid, OutcomeScore, Patient
 from treatments import services as treatment_services
@@ -93,10 +93,14 @@ class CourseInline(ClinicalInline, admin.TabularInline):
     ]
     show_change_link = True
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TreatmentCourse]:
+        return super().get_queryset(request).select_related("condition")  # named in each row
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "condition":
             patient_id = request.resolver_match.kwargs.get("object_id")
             kwargs["queryset"] = Condition.objects.filter(patient_id=patient_id)
+            kwargs["form_class"] = LoadedChoiceField  # the patient's conditions, read once
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

@@ -10,13 +10,13 @@ from typing import Any
 
 from django import forms
 from django.db import models
-from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
 
+from clinic.admin import LoadedRowsFormSet
 from treatments.models import Injectate, InjectionSite, SideEffect
 
 
-class RegisteredFormSet(BaseInlineFormSet):
+class RegisteredFormSet(LoadedRowsFormSet):
     """An inline formset that can find the other formsets of the same page by prefix."""
 
     def __init__(self, *args: Any, registry: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -62,6 +62,11 @@ class ReferencingFormSet(RegisteredFormSet):
     target_model: type[models.Model]
     link_field: str  # the model's foreign key, e.g. "injectate"
     number_field: str  # the form's field holding the target's number, e.g. "injectate_line"
+
+    def __init__(self, *args: Any, queryset: Any = None, **kwargs: Any) -> None:
+        # Every row shows its target's number: load the targets with the rows, in one query.
+        rows = queryset if queryset is not None else self.model._default_manager.all()
+        super().__init__(*args, queryset=rows.select_related(self.link_field), **kwargs)
 
     def clean(self) -> None:
         super().clean()

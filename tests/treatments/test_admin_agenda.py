@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinic.models import AccessLogEntry
 from tests.factories import ClinicianFactory, CourseFactory, FollowUpFactory, clinic_slot
-from treatments.models import FollowUp
+from treatments.models import CalendarFeed, FollowUp
 
 pytestmark = pytest.mark.django_db
 AGENDA = reverse("admin:treatments_followup_agenda")
@@ -92,8 +92,14 @@ def test_the_change_form_shows_the_status_without_changing_it(front_desk):
     follow_up = FollowUpFactory()
     client = logged_in(front_desk)
     url = reverse("admin:treatments_followup_change", args=[follow_up.pk])
-    form = client.get(url).context["adminform"].form
-    assert "status" not in form.fields
+    page = client.get(url).content.decode()
+    select = page.index('name="status"')
+    status = page[select : page.index("</select>", select)]
+    assert "disabled" in status and 'value="scheduled" selected' in status
+    response = client.post(url, change_form_data(follow_up, status="cancelled"))
+    assert response.status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.status == "scheduled"  # the actions move it, not the form
     assert (
         "status"
         in client.get(reverse("admin:treatments_followup_add")).context["adminform"].form.fields
@@ -104,3 +110,114 @@ def test_agenda_date_beyond_the_calendar_is_reported(front_desk):
     response = logged_in(front_desk).get(AGENDA + "?date=9999-12-31")
     assert response.status_code == 200
     assert "Ensure this value is less than or equal to" in response.content.decode()
+
+
+def agenda_row(page: str, follow_up: FollowUp) -> str:
+    """The agenda's table row of one follow-up, as the page shows it."""
+    start = page.index(f'<tr id="follow-up-{follow_up.pk}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_no_show_is_offered_only_once_the_appointment_has_started(front_desk):
+    clinician = ClinicianFactory()
+    earlier = timezone.now() - datetime.timedelta(hours=1)
+    started = FollowUpFactory(
+        clinician=clinician, starts_at=earlier, ends_at=earlier + datetime.timedelta(minutes=30)
+    )
+    ahead = FollowUpFactory(clinician=clinician, starts_at=clinic_slot(4, 9))
+    desk = logged_in(front_desk)
+
+    def buttons(follow_up: FollowUp) -> str:
+        day = timezone.localdate(follow_up.starts_at).isoformat()
+        return agenda_row(desk.get(f"{AGENDA}?date={day}").content.decode(), follow_up)
+
+    assert ">No-show</button>" in buttons(started)
+    assert ">No-show</button>" not in buttons(ahead)
+    assert ">Cancel</button>" in buttons(ahead) and ">Confirm</button>" in buttons(ahead)
+
+
+def test_check_in_is_offered_only_on_the_day_of_the_appointment(front_desk):
+    clinician = ClinicianFactory()
+    today = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0)
+    due_today = FollowUpFactory(
+        clinician=clinician, starts_at=today, ends_at=today + datetime.timedelta(minutes=20)
+    )
+    ahead = FollowUpFactory(clinician=clinician, starts_at=clinic_slot(4, 9))
+    desk = logged_in(front_desk)
+    page_today = desk.get(AGENDA).content.decode()
+    page_ahead = desk.get(f"{AGENDA}?date={clinic_slot(4).date().isoformat()}").content.decode()
+    assert ">Check in</button>" in agenda_row(page_today, due_today)
+    assert ">Check in</button>" not in agenda_row(page_ahead, ahead)
+
+
+def test_only_a_clinician_is_offered_a_calendar_address(clinician, front_desk, clinic_admin):
+    issue = "Issue a new address for my calendar app"
+    assert issue in logged_in(clinician).get(AGENDA).content.decode()
+    for user in (front_desk, clinic_admin):
+        assert issue not in logged_in(user).get(AGENDA).content.decode()
+
+
+def test_the_front_desk_cannot_issue_itself_a_calendar_address(front_desk):
+    response = logged_in(front_desk).post(AGENDA, {"calendar": "issue"})
+    assert response.status_code == 403
+    assert not CalendarFeed.objects.exists()
+
+
+def test_a_clinician_issues_a_calendar_address_from_the_agenda(clinician):
+    response = logged_in(clinician).post(AGENDA, {"calendar": "issue"}, follow=True)
+    assert "Your calendar address" in response.content.decode()
+    assert CalendarFeed.objects.get().clinician == clinician
+
+
+def change_form_data(follow_up: FollowUp, **changes: str) -> dict[str, str]:
+    """The follow-up's change form as the page sends it back (status is shown, not sent)."""
+    starts, ends = timezone.localtime(follow_up.starts_at), timezone.localtime(follow_up.ends_at)
+    return {
+        "patient": str(follow_up.patient_id),
+        "course": str(follow_up.course_id or ""),
+        "session": str(follow_up.session_id or ""),
+        "kind": follow_up.kind,
+        "starts_at_0": starts.date().isoformat(),
+        "starts_at_1": starts.strftime("%H:%M"),
+        "ends_at_0": ends.date().isoformat(),
+        "ends_at_1": ends.strftime("%H:%M"),
+        "clinician": str(follow_up.clinician_id),
+        "notes": follow_up.notes,
+        "_save": "Save",
+    } | changes
+
+
+@pytest.mark.parametrize("status", ["proposed", "scheduled", "confirmed"])
+def test_a_booking_saved_with_new_notes_keeps_its_time_and_status(front_desk, status):
+    follow_up = FollowUpFactory(status=status)
+    url = reverse("admin:treatments_followup_change", args=[follow_up.pk])
+    response = logged_in(front_desk).post(
+        url, change_form_data(follow_up, notes="Bring the MRI report.")
+    )
+    assert response.status_code == 302
+    follow_up.refresh_from_db()
+    assert (follow_up.notes, follow_up.status) == ("Bring the MRI report.", status)
+
+
+def test_rescheduling_from_the_agenda_moves_the_booking(front_desk):
+    follow_up = FollowUpFactory(starts_at=clinic_slot(4, 9), ends_at=clinic_slot(4, 9, 30))
+    url = reverse("admin:treatments_followup_change", args=[follow_up.pk])
+    later = {"starts_at_1": "11:00", "ends_at_1": "11:30"}
+    response = logged_in(front_desk).post(url, change_form_data(follow_up, **later))
+    assert response.status_code == 302
+    follow_up.refresh_from_db()
+    assert timezone.localtime(follow_up.starts_at) == clinic_slot(4, 11)
+
+
+def test_rescheduling_onto_a_colleagues_booking_is_refused_on_the_form(front_desk):
+    taken = FollowUpFactory(starts_at=clinic_slot(4, 11), ends_at=clinic_slot(4, 11, 30))
+    follow_up = FollowUpFactory(
+        clinician=taken.clinician, starts_at=clinic_slot(4, 9), ends_at=clinic_slot(4, 9, 30)
+    )
+    url = reverse("admin:treatments_followup_change", args=[follow_up.pk])
+    later = {"starts_at_1": "11:00", "ends_at_1": "11:30"}
+    response = logged_in(front_desk).post(url, change_form_data(follow_up, **later))
+    assert response.status_code == 200
+    assert "is already booked from" in response.content.decode()
+    follow_up.refresh_from_db()
+    assert timezone.localtime(follow_up.starts_at) == clinic_slot(4, 9)

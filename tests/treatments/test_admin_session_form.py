@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import InjectateFactory, PatientFactory, SessionFactory, SiteFactory
+from tests.clinic.test_admin_crawl import Page, as_post
+from tests.factories import (
+    InjectateFactory,
+    PatientFactory,
+    SessionFactory,
+    SideEffectFactory,
+    SiteFactory,
+)
+from treatments import services
 from treatments.models import Injectate, InjectionSession, InjectionSite, SideEffect
 
 pytestmark = pytest.mark.django_db
@@ -280,3 +290,78 @@ def test_expired_batch_is_refused_when_the_session_date_moves(clinician, clinici
     assert "expires on" in response.content.decode()
     session.refresh_from_db()
     assert session.status == "completed"
+
+
+def signed_session_with_numbered_parts(clinician):
+    session = SessionFactory(clinician=clinician)
+    first = InjectateFactory(session=session, line=1)
+    second = InjectateFactory(session=session, line=2, exosome=True)
+    SiteFactory(session=session, injectate=first, line=1, structure="Pes anserinus")
+    knee = SiteFactory(session=session, injectate=second, line=2, structure="Knee joint")
+    SideEffectFactory(session=session, site=knee)
+    return session
+
+
+def shown(page: str, css_class: str) -> list[str]:
+    """The texts of the read-only cells or boxes of one field, as the page shows them."""
+    return [
+        text.strip()
+        for text in re.findall(
+            rf'class="(?:flex-container fieldBox )?{css_class}">\s*'
+            r'(?:<label[^>]*>[^<]*</label>\s*)?(?:<p>|<div class="readonly">)([^<]*)<',
+            page,
+        )
+    ]
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_a_read_only_session_shows_each_sites_injectate_and_side_effects_site_by_number(
+    clinician, clinic_admin, signed
+):
+    session = signed_session_with_numbered_parts(clinician)
+    if signed:
+        services.session_sign(session=session, clinician=clinician)
+    viewer = Client()
+    viewer.force_login(clinician if signed else clinic_admin)  # the clinic admin only reads
+    url = reverse("admin:treatments_injectionsession_change", args=[session.pk])
+    page = viewer.get(url).content.decode()
+    assert "Injectate no." in page and "Site no." in page
+    assert shown(page, "field-injectate_line") == ["1", "2"]
+    assert shown(page, "field-site_line") == ["2"]
+
+
+def form_as_sent(client, url: str) -> dict[str, list[str]]:
+    """The change form of the page at ``url``, with every input as a browser sends it back."""
+    page = Page(client.get(url).content.decode())
+    form = next(f for f in page.forms if f.method == "post" and "logout" not in f.action)
+    return as_post([*form.fields, ("_save", "Save")])
+
+
+def test_a_session_with_several_of_each_part_saves_from_its_page(clinician, clinician_client):
+    session = SessionFactory(clinician=clinician)
+    for line in (1, 2):
+        injectate = InjectateFactory(session=session, line=line)
+        site_row = SiteFactory(session=session, injectate=injectate, line=line)
+        SideEffectFactory(session=session, site=site_row)
+    url = reverse("admin:treatments_injectionsession_change", args=[session.pk])
+    data = form_as_sent(clinician_client, url)
+    data["notes"] = ["Both knees, medial side."]
+    response = clinician_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    session.refresh_from_db()
+    assert session.notes == "Both knees, medial side."
+
+
+def test_a_row_of_another_session_posted_on_this_page_is_refused(clinician, clinician_client):
+    mine = InjectateFactory(session=SessionFactory(clinician=clinician), line=1)
+    other = InjectateFactory(session=SessionFactory(clinician=clinician), line=1)
+    url = reverse("admin:treatments_injectionsession_change", args=[mine.session_id])
+    data = form_as_sent(clinician_client, url)
+    data["injectates-0-id"] = [str(other.pk)]
+    data["injectates-0-lot_number"] = ["SWAPPED1"]
+    response = clinician_client.post(url, data)
+    assert response.status_code == 200
+    assert "Please correct the error below." in response.content.decode()
+    other.refresh_from_db()
+    mine.refresh_from_db()
+    assert "SWAPPED1" not in (other.lot_number, mine.lot_number)
