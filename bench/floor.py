@@ -20,6 +20,7 @@ before it had them). Lists give their first page only (``next`` is null).
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import re
 import threading
@@ -39,7 +40,6 @@ TZ_NAME = os.environ.get("TIME_ZONE", "UTC")  # clinic.settings': DRF prints in 
 TZ = ZoneInfo(TZ_NAME)
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 EARLIEST, LATEST = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)
-TOKEN_LIFETIME = datetime.timedelta(hours=int(os.environ.get("API_TOKEN_HOURS", "24")))
 VALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 WRONG_DATE = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
 
@@ -157,13 +157,13 @@ AGENDA_SQL = (  # {clinician}: AGENDA_CLINICIAN or nothing
     "ORDER BY u.last_name, f.clinician_id, f.starts_at, f.id"
 )
 AGENDA_CLINICIAN = " AND f.clinician_id = %(clinician)s"
-TOKEN_SQL = (  # clinic.api.authentication: the token, its user, the user's roles
-    "SELECT t.key, t.user_id, t.created, "  # noqa: S608
+TOKEN_SQL = (  # clinic.api.authentication: the token by its digest, its user, the user's roles
+    "SELECT t.digest, t.user_id, t.expiry, "  # noqa: S608
     "COALESCE(ARRAY_AGG(g.name), '{}'::varchar(150)[]) AS roles, "
-    f"{U} FROM authtoken_token t JOIN auth_user u ON t.user_id = u.id "
+    f"{U} FROM knox_authtoken t JOIN auth_user u ON t.user_id = u.id "
     "LEFT JOIN auth_user_groups ug ON u.id = ug.user_id "
     "LEFT JOIN auth_group g ON ug.group_id = g.id "
-    "WHERE t.key = %s GROUP BY t.key, u.id ORDER BY t.key LIMIT 1"
+    "WHERE t.digest = %s GROUP BY t.digest, u.id ORDER BY t.digest LIMIT 1"
 )
 USER_SQL = f"SELECT {U} FROM auth_user u WHERE u.id = %s LIMIT 21"  # noqa: S608 (clinician check)
 ACCESS_LOG_SQL = (  # clinic.audit.access_record, with pghistory's context as its middleware sets it
@@ -380,13 +380,14 @@ def _user(conn: Any, environ: dict[str, Any]) -> tuple[int, str, list[str]]:
     scheme, _, key = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "token" or not key:
         raise Problem(401, "Authentication credentials were not provided.", {})
-    row = conn.execute(TOKEN_SQL, [key]).fetchone()
+    digest = hashlib.sha512(key.encode()).hexdigest()  # knox's digest of the token
+    row = conn.execute(TOKEN_SQL, [digest]).fetchone()
     if row is None:
         raise Problem(401, "Invalid token.", {})
-    user = _row(["key", "user_id", "created", "roles", *USER_FIELDS], row)
+    user = _row(["digest", "user_id", "expiry", "roles", *USER_FIELDS], row)
     if not user["is_active"]:
         raise Problem(401, "User inactive or deleted.", {})
-    if user["created"] + TOKEN_LIFETIME <= datetime.datetime.now(datetime.UTC):
+    if user["expiry"] is not None and user["expiry"] <= datetime.datetime.now(datetime.UTC):
         raise Problem(401, "Token expired; ask for a new one.", {})
     return user["user_id"], user["username"], user["roles"]
 

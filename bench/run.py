@@ -128,7 +128,7 @@ def make_plan() -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     User = get_user_model()
     plan: dict[str, Any] = {"tokens": {}}
@@ -139,8 +139,8 @@ def make_plan() -> dict[str, Any]:
             defaults={"first_name": "Bench", "last_name": group, "is_staff": True},
         )
         user.groups.set([Group.objects.get(name=group)])
-        Token.objects.filter(user=user).delete()
-        plan["tokens"][role] = Token.objects.create(user=user).key
+        AuthToken.objects.filter(user=user).delete()
+        plan["tokens"][role] = AuthToken.objects.create(user=user)[1]
     with connection.cursor() as cursor:
         for name, query in SAMPLES_SQL.items():
             cursor.execute(query)

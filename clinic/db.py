@@ -60,6 +60,18 @@ TRIGGER_RULES = {
         "non_field_errors",
         "The session is signed and cannot change; add an addendum instead.",
     ),
+    "treatments_session_status_moves_forward": (
+        "status",
+        "A completed or cancelled session keeps its status.",
+    ),
+    "treatments_injectionsession_clinician_is_a_clinician": (
+        "clinician",
+        "Choose an active member of the Clinician group.",
+    ),
+    "treatments_followup_clinician_is_a_clinician": (
+        "clinician",
+        "Choose an active member of the Clinician group.",
+    ),
 }
 
 

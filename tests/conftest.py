@@ -8,7 +8,20 @@ import pytest
 from django.test import Client
 
 from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
+from tests import clock
 from tests.factories import UserFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # CLINIC_TEST_TODAY=2026-11-28 runs the whole suite on that day's clock (tests/clock.py).
+    clock.install_for_run()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from django.utils import timezone
+
+    moved = f" (moved by {clock.TODAY_VARIABLE})" if os.environ.get(clock.SHIFT_VARIABLE) else ""
+    return f"clinic clock: {timezone.localtime():%A %Y-%m-%d %H:%M %Z}{moved}"
 
 
 @pytest.fixture
@@ -36,6 +49,23 @@ def clinician_client(clinician) -> Client:
     client = Client()
     client.force_login(clinician)
     return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_flush_may_empty_audit_tables():
+    """Django's test flush (transactional tests, live_server) empties every table with one
+    TRUNCATE, which the audit tables refuse unless ``clinic.test_flush`` is on in the same
+    transaction (clinic migration 0007). Only this flush turns it on."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: Any, sql_list: list[str]) -> None:
+        flush(self, ["SELECT set_config('clinic.test_flush', 'on', true)", *sql_list])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "execute_sql_flush", execute_sql_flush)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -90,14 +120,19 @@ def admin_login(browser, base_url: str, username: str, password: str) -> None:
     WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
 
 
+def token_for(user) -> str:
+    """A new API token of ``user`` (as a login gives), for an ``Authorization: Token`` header."""
+    from knox.models import AuthToken
+
+    return AuthToken.objects.create(user=user)[1]
+
+
 def token_client(user, **options) -> Any:
-    """An API client authenticated with ``user``'s token (made on first use)."""
-    from rest_framework.authtoken.models import Token
+    """An API client authenticated with a token of ``user``."""
     from rest_framework.test import APIClient
 
     client = APIClient(**options)
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 

@@ -17,9 +17,11 @@ from django.apps import apps
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
+from clinic.roles import CLINIC_ADMIN, FRONT_DESK
 from patients.models import InstrumentMcid
 from tests.factories import (
     AddendumFactory,
+    ClinicianFactory,
     ConditionFactory,
     CourseFactory,
     DeliveryFactory,
@@ -32,6 +34,7 @@ from tests.factories import (
     SessionFactory,
     SideEffectFactory,
     SiteFactory,
+    UserFactory,
 )
 from treatments.models import Injectate, InjectionSession, InjectionSite, SideEffect
 
@@ -167,7 +170,26 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], Updates]] = [
         lambda s: {"signed_at": timezone.now(), "signed_by": s.clinician},
     ),
     ("treatments_session_completed_needs_consent", SessionFactory, {}, {"consent_obtained": False}),
-    ("treatments_session_status_valid", SessionFactory, {}, {"status": "done"}),
+    ("treatments_session_status_valid", SessionFactory, {"status": "planned"}, {"status": "done"}),
+    ("treatments_session_status_moves_forward", SessionFactory, {}, {"status": "planned"}),
+    (
+        "treatments_session_status_moves_forward",
+        SessionFactory,
+        {"status": "cancelled", "cancel_reason": "Unwell."},
+        {"status": "completed"},
+    ),
+    (
+        "treatments_injectionsession_clinician_is_a_clinician",
+        SessionFactory,
+        {},
+        lambda s: {"clinician": UserFactory(role=FRONT_DESK)},
+    ),
+    (
+        "treatments_injectionsession_clinician_is_a_clinician",
+        SessionFactory,
+        {},
+        lambda s: {"clinician": ClinicianFactory(is_active=False)},
+    ),
     ("treatments_session_guidance_valid", SessionFactory, {}, {"guidance": "ct"}),
     (
         "treatments_injectate_expiry_not_before_session",
@@ -307,6 +329,12 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], Updates]] = [
         },
     ),
     ("treatments_followup_status_valid", FollowUpFactory, {}, {"status": "late"}),
+    (
+        "treatments_followup_clinician_is_a_clinician",
+        FollowUpFactory,
+        {},
+        lambda f: {"clinician": UserFactory(role=CLINIC_ADMIN)},
+    ),
     # MCID
     ("patients_instrumentmcid_value_positive", McidFactory, {}, {"value": 0}),
     ("patients_instrumentmcid_instrument_valid", McidFactory, {}, {"instrument": "iq"}),
@@ -375,6 +403,16 @@ INSERT_CASES = [
     ),
     ("treatments_reminderdelivery_outcome_valid", DeliveryFactory, {"outcome": "lost"}),
     ("treatments_reminderdelivery_channel_valid", DeliveryFactory, {"channel": "fax"}),
+    (
+        "treatments_injectionsession_clinician_is_a_clinician",
+        lambda **values: SessionFactory(clinician=UserFactory(), **values),
+        {},
+    ),
+    (
+        "treatments_followup_clinician_is_a_clinician",
+        lambda **values: FollowUpFactory(clinician=UserFactory(is_superuser=True), **values),
+        {},
+    ),
 ]
 
 

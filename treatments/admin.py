@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from clinic import audit
 from clinic.admin import ClinicalInline, ClinicalModelAdmin
 from clinic.errors import Clash
-from clinic.permissions import CHANGE, allowed
+from clinic.permissions import CHANGE, allowed, clinicians
 from clinic.roles import CLINICIAN
 from treatments import selectors, services
 from treatments.forms import (
@@ -199,6 +199,12 @@ class SiteInline(SessionChildInline, admin.TabularInline):
         "approach",
     ]
 
+    @admin.display(description="Injectate no.")
+    def injectate_line(self, site: InjectionSite) -> int | None:
+        """The number shown once the row is read-only (signed, or a role that only reads); the
+        editable row has the form's own field of this name."""
+        return site.injectate.line if site.injectate_id else None
+
 
 class SideEffectInline(ClinicalInline, admin.StackedInline):
     """Side effects reported at the visit are frozen by signing; later ones are still added."""
@@ -218,6 +224,11 @@ class SideEffectInline(ClinicalInline, admin.StackedInline):
         "description",
         "action_taken",
     ]
+
+    @admin.display(description="Site no.")
+    def site_line(self, side_effect: SideEffect) -> int | None:
+        """The number shown once the row is read-only (see SiteInline.injectate_line)."""
+        return side_effect.site.line if side_effect.site_id else None
 
 
 class AddendumInline(ClinicalInline, admin.TabularInline):
@@ -280,6 +291,9 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if is_signed(obj):  # the signed record is final: shown, not editable
             return [field for _, options in self.fieldsets for field in options["fields"]]
+        if obj is not None and obj.clinician_id != request.user.pk:
+            # A colleague's session stays theirs (a clinic admin reassigns it, with a reason).
+            return [*self.readonly_fields, "clinician"]
         return list(self.readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -432,6 +446,23 @@ def _clinicians() -> list[Any]:
     )
 
 
+def _keeps_a_calendar(user: Any) -> bool:
+    """Clinicians hold bookings, so only they have a calendar feed of their own."""
+    return clinicians().filter(pk=user.pk).exists()
+
+
+def _offered(follow_up: FollowUp, to: str, now: datetime.datetime) -> bool:
+    """Whether the agenda offers a move: those the status allows, check-in on the day and a
+    no-show once the start has passed (the service refuses the others; no button for them)."""
+    if follow_up.status not in TRANSITIONS[to]:
+        return False
+    if to == FollowUpStatus.CHECKED_IN:
+        return timezone.localdate(follow_up.starts_at) == timezone.localdate(now)
+    if to == FollowUpStatus.NO_SHOW:
+        return follow_up.starts_at <= now
+    return True
+
+
 @admin.register(FollowUp)
 class FollowUpAdmin(ClinicalModelAdmin):
     list_display = ["starts_at", "ends_at", "patient", "kind", "clinician", "status"]
@@ -449,16 +480,21 @@ class FollowUpAdmin(ClinicalModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, **kwargs)
-        if obj is None and "status" in form.base_fields:  # a new booking starts at the start
-            form.base_fields["status"].choices = [
+        status = form.base_fields.get("status")
+        if status is None:  # a role that only reads
+            return form
+        if obj is None:  # a new booking starts at the start
+            status.choices = [
                 (value, label) for value, label in FollowUpStatus.choices if value in BOOKABLE
             ]
+        else:
+            # A booking's status moves through the actions (and the agenda's buttons), which know
+            # the rules: check-in on the day, no-show after the start, a proposal's slot still
+            # free. Disabled rather than read-only: the form keeps the stored status, which the
+            # no-overlap constraint's check needs (a read-only field is left out of it, and
+            # Django's ExclusionConstraint then fails on its condition: ticket #36222).
+            status.disabled = True
         return form
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # A booking's status moves through the actions (and the agenda's buttons), which know
-        # the rules: check-in on the day, no-show after the start, a proposal's slot still free.
-        return [*super().get_readonly_fields(request, obj), *(["status"] if obj else [])]
 
     def save_model(self, request: HttpRequest, obj: FollowUp, form: Any, change: bool) -> None:
         services.follow_up_save(follow_up=obj)
@@ -520,12 +556,13 @@ class FollowUpAdmin(ClinicalModelAdmin):
         chosen = form.cleaned_data["clinician"] if valid else None
         follow_ups = list(selectors.agenda(day=day, clinician_id=chosen.pk if chosen else None))
         clinicians = [chosen] if chosen else _clinicians()
+        now = timezone.now()
         columns = []
         for clinician in clinicians:
             booked = [f for f in follow_ups if f.clinician_id == clinician.pk]
             for follow_up in booked:
                 follow_up.moves = [  # type: ignore[attr-defined]
-                    (to, label) for to, label in AGENDA_MOVES if follow_up.status in TRANSITIONS[to]
+                    (to, label) for to, label in AGENDA_MOVES if _offered(follow_up, to, now)
                 ]
             slots = selectors.free_slots(clinician_id=clinician.pk, day=day)
             columns.append({"clinician": clinician, "follow_ups": booked, "free_slots": slots})
@@ -544,11 +581,14 @@ class FollowUpAdmin(ClinicalModelAdmin):
             "columns": columns,
             "can_change": self.has_change_permission(request),
             "can_add": self.has_add_permission(request),
+            "can_issue_calendar": _keeps_a_calendar(request.user),
         }
         return TemplateResponse(request, "admin/treatments/followup/agenda.html", context)
 
     def _agenda_post(self, request: HttpRequest) -> HttpResponse:
         if request.POST.get("calendar") == "issue":
+            if not _keeps_a_calendar(request.user):
+                raise PermissionDenied
             url = request.build_absolute_uri(
                 calendar_feed_url(services.calendar_feed_issue(clinician=request.user))
             )

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from clinic import reports
 from clinic.api.base import RecordViewSet
-from clinic.permissions import VIEW, allowed
+from clinic.permissions import REASSIGN, VIEW, allowed
 from patients.models import OutcomeScore
 from treatments import selectors, services
 from treatments.filters import CourseFilter, FollowUpFilter, SessionFilter, SideEffectFilter
@@ -37,6 +37,7 @@ from treatments.serializers import (
     FreeSlotsQuerySerializer,
     OverdueCourseSerializer,
     OverdueQuerySerializer,
+    ReassignSerializer,
     RescheduleSerializer,
     SessionSerializer,
     SideEffectSerializer,
@@ -58,15 +59,24 @@ class CourseViewSet(RecordViewSet):
     @action(detail=False, methods=["get"], permission_action=VIEW, filter_backends=[])
     def overdue(self, request: Request) -> Response:
         """Active courses whose next session is overdue and not booked, most overdue first."""
-        query = _query(OverdueQuerySerializer, request)
-        courses = selectors.courses_overdue(on=query.get("on") or timezone.localdate())
+        query = OverdueQuerySerializer(data=self.paginator.other_parameters(request))
+        query.is_valid(raise_exception=True)
+        on = query.validated_data.get("on") or timezone.localdate()
+        courses = selectors.courses_overdue(on=on)
         page = self.paginate_queryset(courses)
         return self.get_paginated_response(
             OverdueCourseSerializer(page, many=True, context=self.get_serializer_context()).data
         )
 
+    # A course has a few rows (instruments by time points): they come whole, as one list.
     @extend_schema(responses=CourseResponseSerializer(many=True))
-    @action(detail=True, methods=["get"], permission_action=VIEW)
+    @action(
+        detail=True,
+        methods=["get"],
+        permission_action=VIEW,
+        pagination_class=None,
+        filter_backends=[],
+    )
     def responses(self, request: Request, pk: str | None = None) -> Response:
         """Change from baseline per instrument and time point, and whether each reaches the
         instrument's MCID (responder). Pre-procedure pain scores of sessions count as NPRS."""
@@ -110,6 +120,16 @@ class SessionViewSet(RecordViewSet):
             session=self.get_object(), author=request.user, text=body.validated_data["text"]
         )
         return Response(AddendumSerializer(addendum).data, status=201)
+
+    @extend_schema(request=ReassignSerializer, responses=SessionSerializer)
+    @action(detail=True, methods=["post"], permission_action=REASSIGN)
+    def reassign(self, request: Request, pk: str | None = None) -> Response:
+        """Record that another clinician performed this unsigned session (clinic admins), with
+        the reason; the change history keeps who did it and why."""
+        body = ReassignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.session_reassign(session=self.get_object(), **body.validated_data)
+        return self.respond_with(self.get_object())
 
     @extend_schema(request=CancelSerializer, responses=SessionSerializer)
     @action(detail=True, methods=["post"])
@@ -249,12 +269,10 @@ class CalendarFeedView(APIView):
     """Issue a new secret address for the requesting clinician's calendar feed (iCalendar, their
     upcoming bookings without clinical detail). The previous address stops working."""
 
-    permission_classes = [IsAuthenticated]  # and the role check below
+    permission_classes = [IsAuthenticated]  # and the service's check: clinicians only
 
     @extend_schema(request=None, responses={201: CalendarFeedSerializer})
     def post(self, request: Request) -> Response:
-        if not allowed(request.user, FollowUp, VIEW):
-            raise PermissionDenied("Your role does not allow this.")
         secret = services.calendar_feed_issue(clinician=request.user)
         url = request.build_absolute_uri(calendar_feed_url(secret))
         return Response(CalendarFeedSerializer({"url": url}).data, status=201)

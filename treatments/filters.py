@@ -61,6 +61,12 @@ class SessionFilter(django_filters.FilterSet):
         choices=BodyRegion.choices, method="filter_body_region"
     )
     lot_number = django_filters.CharFilter(method="filter_lot_number")
+    # What the method filters read (for the role check of clinic.api.base.hidden_parameters).
+    reads = {
+        "treatment": ("injectates__kind",),
+        "body_region": ("sites__body_region",),
+        "lot_number": ("injectates__lot_number",),
+    }
 
     class Meta:
         model = InjectionSession

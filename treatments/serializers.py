@@ -215,7 +215,11 @@ class SessionSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.ModelSer
         injectates = validated_data.pop("injectates", None)
         sites = validated_data.pop("sites", None)
         return services.session_update(
-            session=instance, fields=validated_data, injectates=injectates, sites=sites
+            session=instance,
+            by=self.context["request"].user,
+            fields=validated_data,
+            injectates=injectates,
+            sites=sites,
         )
 
 
@@ -289,6 +293,13 @@ class FollowUpSerializer(ModelCleanSerializer):
 
 class CancelSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
+
+
+class ReassignSerializer(StrictFieldsMixin, serializers.Serializer):
+    clinician = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), help_text="Who performed the session."
+    )
+    reason = serializers.CharField(max_length=1000, help_text="Why it is reassigned.")
 
 
 EARLIEST, LATEST = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)

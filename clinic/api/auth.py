@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import datetime
-
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
+from knox.models import AuthToken
 from rest_framework import exceptions, serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
-from clinic.api.authentication import token_expires_at
 
 TokenResponse = inline_serializer(
     "TokenResponse",
@@ -24,8 +19,8 @@ TokenResponse = inline_serializer(
 
 
 class TokenView(APIView):
-    """``POST`` with username and password: a token (a fresh one once the old has expired).
-    ``DELETE`` with the token: revoke it."""
+    """``POST`` with username and password: a new token, one per login, so that one device's
+    logout does not end another's. ``DELETE`` with the token: revoke it."""
 
     serializer_class = AuthTokenSerializer
 
@@ -42,15 +37,12 @@ class TokenView(APIView):
                 )
             raise exceptions.ValidationError(credentials.errors)
         user = credentials.validated_data["user"]
-        expired_before = timezone.now() - datetime.timedelta(
-            seconds=settings.API_TOKEN_LIFETIME_SECONDS
-        )
-        Token.objects.filter(user=user, created__lte=expired_before).delete()
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key, "expires_at": token_expires_at(token)})
+        AuthToken.objects.filter(user=user, expiry__lte=timezone.now()).delete()
+        token, key = AuthToken.objects.create(user=user)
+        return Response({"token": key, "expires_at": token.expiry})
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
-        if isinstance(request.auth, Token):
+        if isinstance(request.auth, AuthToken):
             request.auth.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,11 +7,12 @@ import datetime
 import hashlib
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
-from rest_framework import ISO_8601, mixins, serializers, viewsets
+from rest_framework import ISO_8601, exceptions, mixins, serializers, viewsets
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.request import Request
@@ -20,7 +21,7 @@ from rest_framework.settings import api_settings
 
 from clinic import audit
 from clinic.api.errors import PreconditionFailed, validation_error
-from clinic.permissions import CHANGE, VIEW, allowed, readable_fields
+from clinic.permissions import CHANGE, VIEW, allowed, path_readable, readable_fields
 
 # Fields whose to_representation needs nothing but the value.
 _PLAIN_FIELDS = (
@@ -260,6 +261,44 @@ class ETagMixin:
             raise PreconditionFailed()
 
 
+SEARCH_PREFIXES = "^=@$"
+REFUSED = "Your role may not read this field, so it may not filter, search or order by it."
+
+
+def hidden_parameters(request: Request, view: Any, model: type[models.Model]) -> dict[str, list]:
+    """The query parameters of a list that filter, order or search by a field the user's role
+    may not read (their answers would tell the field's value), each with the reason.
+
+    A filter reads its ``field_name`` path, or, when it filters by a method, the paths its
+    FilterSet names in ``reads``."""
+    user, params = request.user, request.query_params
+    refused: dict[str, list] = {}
+    filterset = getattr(view, "filterset_class", None)
+    if filterset is not None:
+        reads: dict[str, tuple[str, ...]] = getattr(filterset, "reads", {})
+        for name, declared in filterset.base_filters.items():
+            if name not in params:
+                continue
+            paths = reads.get(name) or (None if declared.method else (declared.field_name,))
+            if paths is None:
+                raise ImproperlyConfigured(
+                    f"{filterset.__name__}.{name} filters by a method: name the fields it "
+                    "reads in the FilterSet's `reads`."
+                )
+            if not all(path_readable(user, model, path) for path in paths):
+                refused[name] = [REFUSED]
+    ordering = [term.strip().lstrip("-") for term in params.get("ordering", "").split(",")]
+    if any(
+        term in getattr(view, "ordering_fields", ()) and not path_readable(user, model, term)
+        for term in ordering
+    ):
+        refused["ordering"] = [REFUSED]
+    searched = [field.lstrip(SEARCH_PREFIXES) for field in getattr(view, "search_fields", ())]
+    if params.get("search") and not all(path_readable(user, model, f) for f in searched):
+        refused["search"] = [REFUSED]
+    return refused
+
+
 class RecordViewSet(
     ETagMixin,
     mixins.ListModelMixin,
@@ -277,6 +316,9 @@ class RecordViewSet(
         # Filters, search and ordering narrow lists; one record is found by its id alone.
         if self.action != "list":
             return queryset
+        refused = hidden_parameters(self.request, self, queryset.model)
+        if refused:
+            raise exceptions.ValidationError(refused)
         return super().filter_queryset(queryset)
 
     def paginate_queryset(self, queryset: Any) -> list[models.Model] | None:

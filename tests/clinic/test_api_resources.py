@@ -236,13 +236,12 @@ def test_records_are_never_deleted_through_the_api(api, name):
 
 
 def test_staff_only(db):
-    from rest_framework.authtoken.models import Token
-
+    from tests.conftest import token_for
     from tests.factories import UserFactory
 
     outsider = UserFactory(username="patient.portal", is_staff=False)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=outsider).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(outsider)}")
     response = client.get("/api/v1/patients/")
     assert response.status_code == 403
     assert response.json()["title"] == "Forbidden"

@@ -14,11 +14,11 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from clinic import settings as clinic_settings
-from clinic.models import AccessLogEntry
+from clinic.models import AccessLogEntry, StaffAccountEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,29 +77,84 @@ def test_session_ends_at_its_absolute_lifetime(clinician, client):
     assert "/admin/login/" in response["Location"]
 
 
-def token_client(user) -> tuple[APIClient, Token]:
+def token_client(user, password: str = PASSWORD) -> tuple[APIClient, str]:
+    """Log in for a token, as a device would; the client sends it."""
     response = APIClient().post(
-        "/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}
+        "/api/v1/auth/token/", {"username": user.username, "password": password}
     )
     assert response.status_code == 200
-    token = Token.objects.get(key=response.json()["token"])
+    key = response.json()["token"]
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client, token
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client, key
 
 
 def test_token_expires(clinician):
-    client, token = token_client(clinician)
+    client, key = token_client(clinician)
     assert client.get("/api/v1/patients/").status_code == 200
-    Token.objects.filter(pk=token.pk).update(
-        created=timezone.now()
-        - datetime.timedelta(seconds=django_settings.API_TOKEN_LIFETIME_SECONDS + 1)
-    )
+    lifetime = datetime.timedelta(seconds=django_settings.API_TOKEN_LIFETIME_SECONDS)
+    AuthToken.objects.filter(user=clinician).update(expiry=timezone.now() - lifetime)
     expired = client.get("/api/v1/patients/")
     assert expired.status_code == 401
     assert expired.json()["detail"] == "Token expired; ask for a new one."
-    _, fresh = token_client(clinician)
-    assert fresh.key != token.key
+    fresh, fresh_key = token_client(clinician)
+    assert fresh_key != key
+    assert fresh.get("/api/v1/patients/").status_code == 200
+    assert AuthToken.objects.filter(user=clinician).count() == 1  # the expired one is cleared
+
+
+def test_each_login_gets_its_own_token_and_logout_ends_only_that_one(clinician):
+    phone, phone_key = token_client(clinician)
+    laptop, laptop_key = token_client(clinician)
+    assert phone_key != laptop_key
+    assert phone.delete("/api/v1/auth/token/").status_code == 204
+    assert phone.get("/api/v1/patients/").status_code == 401
+    assert laptop.get("/api/v1/patients/").status_code == 200
+
+
+def test_tokens_are_stored_as_digests_only(clinician):
+    _, key = token_client(clinician)
+    stored = AuthToken.objects.get(user=clinician)
+    assert key not in (stored.digest, stored.token_key + stored.digest)
+    assert not AuthToken.objects.filter(digest=key).exists()
+
+
+def test_a_password_change_ends_tokens_and_other_browser_sessions(clinician):
+    api, _ = token_client(clinician)
+    other_browser = Client()
+    other_browser.force_login(clinician)
+    this_browser = Client()
+    this_browser.force_login(clinician)
+    assert other_browser.get(reverse("admin:index")).status_code == 200
+    new_password = "a-new-and-long-passphrase-9"
+    changed = this_browser.post(
+        reverse("admin:password_change"),
+        {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+    )
+    assert changed.status_code == 302
+    assert this_browser.get(reverse("admin:index")).status_code == 200  # the one that changed it
+    assert other_browser.get(reverse("admin:index")).status_code == 302  # to the login page
+    assert api.get("/api/v1/patients/").status_code == 401
+    fresh, _ = token_client(clinician, new_password)
+    assert fresh.get("/api/v1/patients/").status_code == 200
+
+
+def test_a_password_set_by_a_manager_ends_the_users_tokens(clinician, superuser):
+    api, _ = token_client(clinician)
+    manager = Client()
+    manager.force_login(superuser)
+    new_password = "another-long-passphrase-7"
+    response = manager.post(
+        reverse("admin:auth_user_password_change", args=[clinician.pk]),
+        {"password1": new_password, "password2": new_password, "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    assert api.get("/api/v1/patients/").status_code == 401
+    event = StaffAccountEvent.objects.get(pgh_obj_id=clinician.pk, pgh_label="password.change")
+    assert event.pgh_context.metadata["user"] == superuser.pk  # who set it; no hash is kept
+    assert not any("argon2" in str(value) or "md5$" in str(value) for value in vars(event).values())
+    history = manager.get(reverse("admin:auth_user_history", args=[clinician.pk])).content.decode()
+    assert "password changed" in history
 
 
 def test_token_can_be_revoked(clinician):

@@ -129,10 +129,11 @@ def test_two_requests_racing_for_one_slot_get_one_booking(clinician):
     other request is refused with a message naming it (400 or 409, depending on timing; when
     both inserts meet in the exclusion check, PostgreSQL ends one in a deadlock, and that one
     is saved again)."""
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    token = Token.objects.create(user=clinician).key
+    from tests.conftest import token_for
+
+    token = token_for(clinician)
     slot = clinic_slot(hour=11)
     bodies = [
         booking(PatientFactory(), clinician, slot),

@@ -8,6 +8,7 @@ from icalendar import Calendar
 from rest_framework.test import APIClient
 
 from clinic.models import AccessLogEntry
+from clinic.roles import CLINIC_ADMIN, FRONT_DESK
 from tests.factories import FollowUpFactory, PatientFactory, UserFactory, clinic_slot
 from treatments.models import CalendarFeed
 
@@ -67,10 +68,12 @@ def test_a_new_address_replaces_the_old_one(api):
     assert list(logged) == ["/calendar/secret.ics"]  # the secret is not kept in the log
 
 
-def test_only_staff_who_see_bookings_get_a_feed():
+@pytest.mark.parametrize("role", [None, FRONT_DESK, CLINIC_ADMIN])
+def test_only_clinicians_get_a_feed(role):
     assert APIClient().post("/api/v1/calendar-feed/").status_code == 401
     client = APIClient()
-    client.force_authenticate(UserFactory(username="no-role"))
+    client.force_authenticate(UserFactory(username="no-clinician", role=role))
     response = client.post("/api/v1/calendar-feed/")
     assert response.status_code == 403
+    assert response.json()["detail"] == "Only clinicians keep a calendar of their bookings."
     assert not CalendarFeed.objects.exists()

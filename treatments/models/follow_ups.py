@@ -15,6 +15,7 @@ from clinic.db import choices_constraint
 from clinic.history import track
 from clinic.models import TimeStamped
 from treatments.models.courses import TreatmentKind
+from treatments.models.rules import clinician_errors, clinician_is_a_clinician
 
 OVERLAP_RULE = "treatments_followup_no_overlap_per_clinician"
 MAX_RULE_DAYS = 365
@@ -134,7 +135,10 @@ class FollowUp(TimeStamped):
             models.Index(fields=["starts_at"], name="treatments_fu_start_idx"),
             models.Index(fields=["patient", "starts_at"], name="treatments_fu_patient_idx"),
         ]
-        triggers = [pgtrigger.Protect(name="follow_up_no_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="follow_up_no_delete", operation=pgtrigger.Delete),
+            clinician_is_a_clinician(table="treatments_followup"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.starts_at:%d %b %Y %H:%M}"
@@ -162,7 +166,7 @@ class FollowUp(TimeStamped):
         )
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, str] = clinician_errors(self)
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             errors["ends_at"] = "A follow-up must end after it starts."
         elif self.starts_at and self.ends_at:

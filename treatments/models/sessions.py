@@ -17,6 +17,7 @@ from clinic.choices import BodyRegion, Laterality
 from clinic.db import choices_constraint
 from clinic.history import track
 from clinic.models import TimeStamped
+from treatments.models.rules import check_violation, clinician_errors, clinician_is_a_clinician
 
 MAX_INJECTATE_ML = Decimal(60)
 MAX_WHOLE_BLOOD_ML = Decimal(240)
@@ -30,15 +31,8 @@ COMPLETION_CLOCK_SLACK = datetime.timedelta(minutes=15)  # a device clock a litt
 SESSION_EARLIEST_DAY_SQL = "((s.performed_at AT TIME ZONE 'UTC')::date - 1)"
 
 
-def check_violation(constraint: str, message: str) -> str:
-    """PL/pgSQL that fails the statement as a named check constraint would."""
-    return (
-        f"RAISE EXCEPTION '{message}' USING ERRCODE = 'check_violation', "
-        f"CONSTRAINT = '{constraint}';"
-    )
-
-
 SIGNED_RULE = "treatments_session_signed_is_final"
+STATUS_RULE = "treatments_session_status_moves_forward"
 
 
 def signed_parts_are_final(table: str) -> pgtrigger.Trigger:
@@ -152,6 +146,12 @@ class InjectionSessionQuerySet(models.QuerySet["InjectionSession"]):
         return clone  # type: ignore[no-any-return]
 
 
+STATUS_IS_FINAL = (
+    "The session is {status}; its status no longer changes (planned sessions are completed or "
+    "cancelled)."
+)
+
+
 @track()
 class InjectionSession(TimeStamped):
     """One visit at which injections are given: a procedure."""
@@ -207,6 +207,7 @@ class InjectionSession(TimeStamped):
 
     class Meta:
         ordering = ["-performed_at", "-id"]
+        permissions = [("reassign_injectionsession", "Can reassign a session to another clinician")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(pre_pain_score__isnull=True)
@@ -251,6 +252,19 @@ class InjectionSession(TimeStamped):
                 func=f"""
                 NEW.treatment := {TREATMENT_OF_SESSION}(NEW.id);
                 RETURN NEW;
+                """,
+            ),
+            clinician_is_a_clinician(table="treatments_injectionsession"),
+            # Planned, then completed or cancelled: a record of what happened stays what it says.
+            pgtrigger.Trigger(
+                name="session_status_moves_forward",
+                operation=pgtrigger.Update,
+                when=pgtrigger.Before,
+                condition=pgtrigger.Q(old__status__df=pgtrigger.F("new__status"))
+                & ~pgtrigger.Q(old__status=SessionStatus.PLANNED.value),
+                func=f"""
+                {check_violation(STATUS_RULE, "a completed or cancelled session keeps its status")}
+                RETURN NULL;
                 """,
             ),
             pgtrigger.Trigger(
@@ -312,7 +326,11 @@ class InjectionSession(TimeStamped):
         return self.signed_at is not None
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, str] = clinician_errors(self)
+        stored = InjectionSession.objects.filter(pk=self.pk).values_list("status", flat=True)
+        was = stored.first() if self.pk else None
+        if was and was != SessionStatus.PLANNED and self.status != was:
+            errors["status"] = STATUS_IS_FINAL.format(status=SessionStatus(was).label.lower())
         if self.status == SessionStatus.COMPLETED and not self.consent_obtained:
             errors["consent_obtained"] = "Record the patient's consent before completing."
         if (

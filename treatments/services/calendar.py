@@ -6,7 +6,9 @@ import hashlib
 import secrets
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 
+from clinic.permissions import clinicians
 from treatments.models import CalendarFeed
 
 
@@ -16,7 +18,10 @@ def secret_digest(secret: str) -> str:
 
 def calendar_feed_issue(*, clinician: AbstractBaseUser) -> str:
     """A new secret for the clinician's calendar feed; the previous one stops working. Only its
-    digest is stored, so the secret is shown once, here."""
+    digest is stored, so the secret is shown once, here. Only clinicians hold bookings, so only
+    they keep a calendar."""
+    if not clinicians().filter(pk=clinician.pk).exists():
+        raise PermissionDenied("Only clinicians keep a calendar of their bookings.")
     secret = secrets.token_urlsafe(32)
     CalendarFeed.objects.update_or_create(
         clinician=clinician, defaults={"secret_digest": secret_digest(secret)}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pghistory
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -56,6 +57,7 @@ def session_create(
 def session_update(
     *,
     session: InjectionSession,
+    by: AbstractBaseUser,
     fields: dict[str, Any],
     injectates: list[dict[str, Any]] | None = None,
     sites: list[dict[str, Any]] | None = None,
@@ -63,10 +65,19 @@ def session_update(
     """Change a session; given injectates or sites replace the stored ones, matched by number.
 
     Rows whose number is not given again are removed, unless a side effect names the site.
+    Only the session's own clinician gives it to a colleague (a clinic admin reassigns it with
+    session_reassign), so no one takes over a colleague's session to sign it.
     """
     with transaction.atomic():
         session = InjectionSession.objects.select_for_update().get(pk=session.pk)
         ensure_session_editable(session)
+        clinician = fields.get("clinician")
+        changes_hands = clinician is not None and clinician.pk != session.clinician_id
+        if changes_hands and by.pk != session.clinician_id:
+            raise PermissionDenied(
+                "Only the session's clinician can change who performed it; "
+                "a clinic admin can reassign it."
+            )
         was_completed = session.status == SessionStatus.COMPLETED
         for name, value in fields.items():
             setattr(session, name, value)
@@ -133,6 +144,22 @@ def _upsert_by_line(
                         {"sites": f"Site {line} has a side effect recorded; it stays."}
                     )
                 row.delete()
+
+
+def session_reassign(
+    *, session: InjectionSession, clinician: AbstractBaseUser, reason: str
+) -> InjectionSession:
+    """Record that another clinician performed an unsigned session (a clinic admin correcting
+    who did it). The change history keeps who reassigned it and why."""
+    with transaction.atomic(), pghistory.context(reason=reason.strip()):
+        session = InjectionSession.objects.select_for_update().get(pk=session.pk)
+        ensure_session_editable(session)
+        if not reason.strip():
+            raise ValidationError({"reason": "Say why the session is reassigned."})
+        session.clinician = clinician  # type: ignore[assignment]
+        session.full_clean(validate_constraints=False)
+        session.save(update_fields=["clinician", "updated_at"])
+    return session
 
 
 def side_effect_is_final(side_effect: SideEffect) -> bool:
