@@ -51,7 +51,7 @@ def run(patients: int, requests: int) -> None:
     call_command("seed_demo", patients=patients, seed=1, verbosity=0)
     from django.contrib.auth import get_user_model
 
-    from clinic.roles import CLINICIAN
+    from recordkeeping.roles import CLINICIAN
 
     clinician = get_user_model().objects.filter(groups__name=CLINICIAN).first()
     client = Client()
@@ -140,7 +140,7 @@ class audit_off:
     def __enter__(self) -> None:
         from django.db import connection
 
-        from clinic import audit
+        from recordkeeping import audit
 
         self.record = audit.access_record
         audit.access_record = lambda **kwargs: None
@@ -159,7 +159,7 @@ class audit_off:
     def __exit__(self, *exc: object) -> None:
         from django.db import connection
 
-        from clinic import audit
+        from recordkeeping import audit
 
         audit.access_record = self.record
         with connection.cursor() as cursor:

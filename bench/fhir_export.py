@@ -47,9 +47,9 @@ def run(patients: int, samples: int) -> None:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from clinic import exports
-    from clinic.roles import CLINIC_ADMIN
+    from interop import bulk as exports
     from patients.models import Patient
+    from recordkeeping.roles import CLINIC_ADMIN
 
     setup_test_environment()
     call_command("migrate", verbosity=0)

@@ -83,8 +83,8 @@ def cases() -> list[Case]:
     from django.db import connection
     from django.utils import timezone
 
-    from clinic import reports
-    from clinic.reports import ReportFilters
+    from reports import selectors as reports
+    from reports.selectors import ReportFilters
 
     today = timezone.localdate()
     filter_sets = [

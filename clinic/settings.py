@@ -120,24 +120,31 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The project shell first: the models labelled "clinic" are defined on the floors below
+    # and gathered by clinic/models.py, which django-pghistory needs loaded before them.
     "clinic",
+    # The floors, from the bottom (README, "Layout").
+    "recordkeeping",
     "patients",
     "treatments",
+    "reports",
+    "interop",
+    "demo",
 ]
 
 MIDDLEWARE = [
-    "clinic.middleware.RequestLimitsMiddleware",
+    "recordkeeping.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "clinic.middleware.NoStoreMiddleware",  # after WhiteNoise: static files stay cacheable
+    "recordkeeping.middleware.NoStoreMiddleware",  # after WhiteNoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "clinic.middleware.RequestContextMiddleware",
-    "clinic.middleware.SessionLifetimeMiddleware",
+    "recordkeeping.middleware.RequestContextMiddleware",
+    "recordkeeping.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -194,7 +201,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     # Not a rule for passwords: a new password ends the user's API tokens, and is recorded.
-    {"NAME": "clinic.staff.PasswordChangeEndsAccess"},
+    {"NAME": "recordkeeping.staff.PasswordChangeEndsAccess"},
 ]
 
 LANGUAGE_CODE = "en-gb"
@@ -291,22 +298,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 REST_FRAMEWORK = {
     # Token first, so an anonymous request is answered 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "clinic.api.authentication.ExpiringTokenAuthentication",
+        "recordkeeping.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["clinic.api.permissions.RolePermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["recordkeeping.api.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
-        "clinic.api.filters.StrictFilterBackend",
+        "recordkeeping.api.filters.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "clinic.api.pagination.ClinicCursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "clinic.api.schema.ClinicAutoSchema",
-    "EXCEPTION_HANDLER": "clinic.api.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "recordkeeping.api.pagination.ClinicCursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "recordkeeping.api.schema.ClinicAutoSchema",
+    "EXCEPTION_HANDLER": "recordkeeping.api.errors.api_exception_handler",
     # Bodies are JSON only: forms cannot carry null or a session's lists of injectates and
     # sites, so the schema would promise shapes they cannot send (other types answer 415).
-    "DEFAULT_PARSER_CLASSES": ["clinic.api.parsers.DepthLimitedJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["clinic.api.renderers.FastJSONRenderer"]
+    "DEFAULT_PARSER_CLASSES": ["recordkeeping.api.parsers.DepthLimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["recordkeeping.api.renderers.FastJSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -333,14 +340,14 @@ SPECTACULAR_SETTINGS = {
         "CourseStatusEnum": "treatments.models.courses.CourseStatus",
         "FollowUpStatusEnum": "treatments.models.follow_ups.FollowUpStatus",
         "ConditionStatusEnum": "patients.models.ConditionStatus",
-        "ExportStatusEnum": "clinic.models.ExportStatus",
+        "ExportStatusEnum": "interop.models.ExportStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "clinic.api.schema.add_error_responses",
-        "clinic.api.schema.refuse_unknown_fields",
-        "clinic.api.schema.add_links",
-        "clinic.api.schema.mark_role_fields",
+        "recordkeeping.api.schema.add_error_responses",
+        "recordkeeping.api.schema.refuse_unknown_fields",
+        "recordkeeping.api.schema.add_links",
+        "recordkeeping.api.schema.mark_role_fields",
     ],
 }
 

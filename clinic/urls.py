@@ -5,8 +5,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from clinic.api import health
-from clinic.dashboard import reports_page
+from clinic import health
+from reports.views import reports_page
 from treatments.views import calendar_feed
 
 urlpatterns = [

@@ -8,7 +8,12 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-from clinic.api.errors import PROBLEM_CONTENT_TYPE, json_not_found, json_server_error, problem
+from recordkeeping.api.errors import (
+    PROBLEM_CONTENT_TYPE,
+    json_not_found,
+    json_server_error,
+    problem,
+)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

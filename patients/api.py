@@ -1,55 +1,24 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 from django.db.models.functions import Upper
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clinic import fhir
-from clinic.api.base import RecordViewSet
-from clinic.permissions import VIEW, allowed, can_export_fhir
-from patients import selectors, services
+from patients import services
 from patients.filters import ConditionFilter, OutcomeScoreFilter, PatientFilter
 from patients.models import Condition, OutcomeScore, Patient
 from patients.serializers import ConditionSerializer, OutcomeScoreSerializer, PatientSerializer
-from treatments import services as treatment_services
-from treatments.serializers import FollowUpSerializer, SessionSerializer, SideEffectSerializer
-
-
-class TimelineEventSerializer(serializers.Serializer):
-    """One event; of the four record fields, only the one named by ``kind`` is present."""
-
-    kind = serializers.ChoiceField(choices=["session", "side_effect", "follow_up", "outcome"])
-    at = serializers.DateTimeField(
-        help_text="When it happened. Side effects (dated) sort at the end of their day, "
-        "outcome scores (dated) at its start."
-    )
-    session = SessionSerializer(required=False, allow_null=True)
-    side_effect = SideEffectSerializer(required=False, allow_null=True)
-    follow_up = FollowUpSerializer(required=False, allow_null=True)
-    outcome = OutcomeScoreSerializer(required=False, allow_null=True)
-
-    def to_representation(self, event: selectors.TimelineEvent) -> dict[str, Any]:
-        return {
-            "kind": event.kind,
-            "at": self.fields["at"].to_representation(event.at),
-            event.kind: self.fields[event.kind].to_representation(event.record),
-        }
-
-
-class TimelineSerializer(serializers.Serializer):
-    patient = PatientSerializer()
-    events = TimelineEventSerializer(many=True)
+from recordkeeping.api.base import RecordViewSet
 
 
 class PatientViewSet(RecordViewSet):
+    """Patients: demographics, contact, reminder consent and cautions; archived, never deleted.
+    The floors above add what they know of a patient (treatments: the timeline and reminders;
+    fhir: the export)."""
+
     queryset = Patient.objects.all()
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
@@ -78,26 +47,6 @@ class PatientViewSet(RecordViewSet):
             )
         return queryset
 
-    @extend_schema(
-        request=None,
-        responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT},
-        description="The patient's whole record as a FHIR R4 Bundle (type collection): "
-        "Patient, Practitioner, Condition, Procedure, Medication / BiologicallyDerivedProduct, "
-        "AdverseEvent, Appointment and Observation resources.",
-    )
-    @action(detail=True, methods=["get"], permission_action=VIEW)
-    def fhir(self, request: Request, pk: str | None = None) -> Response:
-        if not can_export_fhir(request.user):
-            raise PermissionDenied("Your role does not allow exporting clinical records.")
-        patient = self.get_object()
-        self.read_records = [patient]
-        exported = fhir.patients_for_export(Patient.objects.filter(pk=patient.pk)).get()
-        return Response(fhir.patient_bundle(exported), content_type=fhir.MEDIA_TYPE)
-
-    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        # Consent or channel may have changed: upcoming reminders follow.
-        treatment_services.patient_reminders_sync(patient=serializer.save())
-
     @extend_schema(request=None, responses=PatientSerializer)
     @action(detail=True, methods=["post"])
     def archive(self, request: Request, pk: str | None = None) -> Response:
@@ -109,29 +58,6 @@ class PatientViewSet(RecordViewSet):
     def restore(self, request: Request, pk: str | None = None) -> Response:
         """Bring an archived patient back to the active lists."""
         return self.respond_with(services.patient_restore(patient=self.get_object()))
-
-    @extend_schema(responses=TimelineSerializer)
-    @action(
-        detail=True,
-        methods=["get"],
-        filter_backends=[],
-        pagination_class=None,
-        permission_action=VIEW,
-    )
-    def timeline(self, request: Request, pk: str | None = None) -> Response:
-        """Sessions (with injectates and sites), side effects, follow-ups and outcome scores,
-        oldest first."""
-        patient = self.get_object()
-        self.read_records = [patient]
-        events = [
-            event
-            for event in selectors.patient_timeline(patient=patient)
-            if allowed(request.user, type(event.record), VIEW)
-        ]
-        body = TimelineSerializer(
-            {"patient": patient, "events": events}, context=self.get_serializer_context()
-        )
-        return Response(body.data)
 
 
 class ConditionViewSet(RecordViewSet):

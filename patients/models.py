@@ -15,10 +15,10 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from clinic.choices import BodyRegion, Laterality
-from clinic.db import choices_constraint, days_from_today, years_before_today
-from clinic.history import track
-from clinic.models import TimeStamped
+from recordkeeping.choices import BodyRegion, Laterality
+from recordkeeping.db import choices_constraint, days_from_today, years_before_today
+from recordkeeping.history import track
+from recordkeeping.models import TimeStamped
 
 E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
 ICD10_REGEX = r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from clinic.api.base import ModelCleanSerializer
 from patients.models import Condition, OutcomeScore, Patient
+from recordkeeping.api.base import ModelCleanSerializer
 
 RECORD_READ_ONLY = ["id", "created_at", "updated_at"]
 

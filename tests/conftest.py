@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
+from recordkeeping.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
 from tests import clock
 from tests.factories import UserFactory
 

@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from clinic.choices import BodyRegion, Laterality
-from clinic.roles import CLINICIAN
 from patients.models import Condition, Instrument, OutcomeScore, Patient, TimePoint
+from recordkeeping.choices import BodyRegion, Laterality
+from recordkeeping.roles import CLINICIAN
 from treatments.models import (
     Activation,
     Addendum,

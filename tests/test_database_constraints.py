@@ -17,8 +17,8 @@ from django.apps import apps
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
-from clinic.roles import CLINIC_ADMIN, FRONT_DESK
 from patients.models import InstrumentMcid
+from recordkeeping.roles import CLINIC_ADMIN, FRONT_DESK
 from tests.factories import (
     AddendumFactory,
     ClinicianFactory,

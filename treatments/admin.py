@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -11,15 +12,19 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html, format_html_join, json_script
+from django.utils.safestring import SafeString
 
-from clinic import audit
-from clinic.admin import ClinicalInline, ClinicalModelAdmin
-from clinic.errors import Clash
-from clinic.permissions import CHANGE, allowed, clinicians
-from clinic.roles import CLINICIAN
+from patients.admin import PatientAdmin
+from patients.models import Condition, Patient
+from recordkeeping import audit
+from recordkeeping.admin import ClinicalInline, ClinicalModelAdmin, LoadedChoiceField
+from recordkeeping.errors import Clash
+from recordkeeping.permissions import CHANGE, allowed, clinicians
+from recordkeeping.roles import CLINICIAN
 from treatments import selectors, services
 from treatments.forms import (
     NumberedFormSet,
@@ -677,3 +682,166 @@ class InjectateAdmin(ClinicalModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+RECENT_ROWS = 10
+
+
+def linked_table(
+    headers: tuple[str, ...],
+    rows: Iterable[tuple[Any, ...]],
+    list_url: str,
+    patient: Patient,
+    list_label: str,
+) -> SafeString:
+    """A small table whose rows are (link, when, *cells), with a link to the patient's full list."""
+    head = format_html_join("", "<th>{}</th>", ((header,) for header in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        (
+            (
+                format_html(
+                    '<td><a href="{}">{}</a></td>{}',
+                    link,
+                    f"{timezone.localtime(when):%d %b %Y %H:%M}",
+                    format_html_join("", "<td>{}</td>", ((cell,) for cell in cells)),
+                ),
+            )
+            for link, when, *cells in rows
+        ),
+    )
+    return format_html(
+        '<table><tr>{}</tr>{}</table><a href="{}?patient__id__exact={}">{}</a>',
+        head,
+        body,
+        list_url,
+        patient.pk,
+        list_label,
+    )
+
+
+class CourseInline(ClinicalInline, admin.TabularInline):
+    model = TreatmentCourse
+    extra = 0
+    fields = [
+        "condition",
+        "planned_treatment",
+        "planned_sessions",
+        "planned_interval_weeks",
+        "start_date",
+        "status",
+        "stop_reason",
+        "ended_on",
+    ]
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TreatmentCourse]:
+        return super().get_queryset(request).select_related("condition")  # named in each row
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "condition":
+            patient_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = Condition.objects.filter(patient_id=patient_id)
+            kwargs["form_class"] = LoadedChoiceField  # the patient's conditions, read once
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class PatientRecordAdmin(PatientAdmin):
+    """A patient's page with what their treatments add: courses, the scores over time, recent
+    sessions and upcoming follow-ups; a change of consent or channel moves their reminders."""
+
+    readonly_fields = [*PatientAdmin.readonly_fields, "score_chart", "recent_sessions"]
+    readonly_fields += ["upcoming_follow_ups"]
+    fieldsets = [
+        *PatientAdmin.fieldsets[:-1],
+        ("Outcome scores over time", {"fields": ["score_chart"]}),
+        ("Record", {"fields": ["recent_sessions", "upcoming_follow_ups", "archived_at"]}),
+    ]
+    inlines = [*PatientAdmin.inlines, CourseInline]
+    needs = {
+        "score_chart": "patients.outcomescore",
+        "recent_sessions": "treatments.injectate",
+        "upcoming_follow_ups": "treatments.followup",
+    }
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:  # consent or channel may have changed: upcoming reminders follow
+            services.patient_reminders_sync(patient=obj)
+
+    class Media:
+        js = ["clinic/vendor/chart-4.6.1.umd.min.js", "clinic/charts.js"]
+
+    @admin.display(description="Scores")
+    def score_chart(self, patient: Patient) -> SafeString | str:
+        """Each instrument's scores (NPRS with the pre-procedure pain of each session) over
+        time, with the completed sessions marked."""
+        if not patient.pk:
+            return "-"
+        data = selectors.patient_score_series(patient=patient)
+        if not data["datasets"]:
+            return "No outcome scores yet."
+        element = f"scores-{patient.pk}"
+        return format_html(
+            '<div style="width: 860px"><canvas id="score-chart" data-chart="{}" '
+            'data-kind="scores"></canvas></div>{}',
+            element,
+            json_script(data, element),
+        )
+
+    @admin.display(description="Recent sessions")
+    def recent_sessions(self, patient: Patient) -> SafeString | str:
+        if not patient.pk:
+            return "-"
+        sessions = (
+            patient.sessions.select_related("clinician")
+            .prefetch_related("injectates")
+            .order_by("-performed_at")[:RECENT_ROWS]
+        )
+        return linked_table(
+            ("When", "Status", "Injectates", "Clinician"),
+            (
+                (
+                    reverse("admin:treatments_injectionsession_change", args=[s.pk]),
+                    s.performed_at,
+                    s.get_status_display(),
+                    ", ".join(i.get_kind_display() for i in s.injectates.all()) or "-",
+                    s.clinician.get_full_name() or s.clinician.get_username(),
+                )
+                for s in sessions
+            ),
+            reverse("admin:treatments_injectionsession_changelist"),
+            patient,
+            "All sessions",
+        )
+
+    @admin.display(description="Upcoming follow-ups")
+    def upcoming_follow_ups(self, patient: Patient) -> SafeString | str:
+        if not patient.pk:
+            return "-"
+        follow_ups = (
+            FollowUp.objects.filter(patient=patient, starts_at__gte=timezone.now())
+            .select_related("clinician")
+            .order_by("starts_at")[:RECENT_ROWS]
+        )
+        return linked_table(
+            ("When", "Kind", "Status", "Clinician"),
+            (
+                (
+                    reverse("admin:treatments_followup_change", args=[f.pk]),
+                    f.starts_at,
+                    f.get_kind_display(),
+                    f.get_status_display(),
+                    f.clinician.get_full_name() or f.clinician.get_username(),
+                )
+                for f in follow_ups
+            ),
+            reverse("admin:treatments_followup_changelist"),
+            patient,
+            "All follow-ups",
+        )
+
+
+admin.site.unregister(Patient)
+admin.site.register(Patient, PatientRecordAdmin)

@@ -7,16 +7,14 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic import reports
-from clinic.api.base import RecordViewSet
-from clinic.permissions import REASSIGN, VIEW, allowed
-from patients.models import OutcomeScore
+import patients.api
+from recordkeeping.api.base import RecordViewSet
+from recordkeeping.permissions import REASSIGN, VIEW, allowed
 from treatments import selectors, services
 from treatments.filters import CourseFilter, FollowUpFilter, SessionFilter, SideEffectFilter
 from treatments.models import (
@@ -31,7 +29,6 @@ from treatments.serializers import (
     AgendaQuerySerializer,
     CalendarFeedSerializer,
     CancelSerializer,
-    CourseResponseSerializer,
     CourseSerializer,
     FollowUpSerializer,
     FreeSlotsQuerySerializer,
@@ -42,8 +39,41 @@ from treatments.serializers import (
     SessionSerializer,
     SideEffectSerializer,
     SlotSerializer,
+    TimelineSerializer,
 )
 from treatments.views import calendar_feed_url
+
+
+class PatientViewSet(patients.api.PatientViewSet):
+    """Patients, with what their treatments add: the timeline of their record, and reminders
+    that follow a change of consent or channel."""
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        # Consent or channel may have changed: upcoming reminders follow.
+        services.patient_reminders_sync(patient=serializer.save())
+
+    @extend_schema(responses=TimelineSerializer)
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        pagination_class=None,
+        permission_action=VIEW,
+    )
+    def timeline(self, request: Request, pk: str | None = None) -> Response:
+        """Sessions (with injectates and sites), side effects, follow-ups and outcome scores,
+        oldest first."""
+        patient = self.get_object()
+        self.read_records = [patient]
+        events = [
+            event
+            for event in selectors.patient_timeline(patient=patient)
+            if allowed(request.user, type(event.record), VIEW)
+        ]
+        body = TimelineSerializer(
+            {"patient": patient, "events": events}, context=self.get_serializer_context()
+        )
+        return Response(body.data)
 
 
 class CourseViewSet(RecordViewSet):
@@ -67,25 +97,6 @@ class CourseViewSet(RecordViewSet):
         return self.get_paginated_response(
             OverdueCourseSerializer(page, many=True, context=self.get_serializer_context()).data
         )
-
-    # A course has a few rows (instruments by time points): they come whole, as one list.
-    @extend_schema(responses=CourseResponseSerializer(many=True))
-    @action(
-        detail=True,
-        methods=["get"],
-        permission_action=VIEW,
-        pagination_class=None,
-        filter_backends=[],
-    )
-    def responses(self, request: Request, pk: str | None = None) -> Response:
-        """Change from baseline per instrument and time point, and whether each reaches the
-        instrument's MCID (responder). Pre-procedure pain scores of sessions count as NPRS."""
-        if not allowed(request.user, OutcomeScore, VIEW):
-            raise PermissionDenied("Your role does not allow outcome scores.")
-        course = self.get_object()
-        self.read_records = [course]
-        rows = reports.course_responses(course_id=course.pk)
-        return Response(CourseResponseSerializer(rows, many=True).data)
 
 
 class SessionViewSet(RecordViewSet):

@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
-from clinic.choices import BodyRegion
+from recordkeeping.choices import BodyRegion
 from treatments.models import (
     FollowUp,
     Injectate,

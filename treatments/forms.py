@@ -12,7 +12,7 @@ from django import forms
 from django.db import models
 from django.utils.functional import cached_property
 
-from clinic.admin import LoadedRowsFormSet
+from recordkeeping.admin import LoadedRowsFormSet
 from treatments.models import Injectate, InjectionSite, SideEffect
 
 

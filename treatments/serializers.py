@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from clinic.api.base import ModelCleanSerializer, RoleFieldsMixin, StrictFieldsMixin
-from patients.serializers import RECORD_READ_ONLY
+from patients.serializers import RECORD_READ_ONLY, OutcomeScoreSerializer, PatientSerializer
+from recordkeeping.api.base import ModelCleanSerializer, RoleFieldsMixin, StrictFieldsMixin
 from treatments import services
 from treatments.models import (
     BOOKABLE,
@@ -21,6 +21,7 @@ from treatments.models import (
     SideEffect,
     TreatmentCourse,
 )
+from treatments.selectors import TimelineEvent
 
 
 class CourseSerializer(ModelCleanSerializer):
@@ -373,17 +374,27 @@ class CalendarFeedSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="Shown once; keep it private.")
 
 
-class CourseResponseSerializer(serializers.Serializer):
-    instrument = serializers.CharField()
-    time_point = serializers.CharField()
-    baseline = serializers.DecimalField(max_digits=5, decimal_places=1)
-    baseline_on = serializers.DateField()
-    score = serializers.DecimalField(max_digits=5, decimal_places=1)
-    measured_on = serializers.DateField()
-    change = serializers.DecimalField(max_digits=5, decimal_places=1)
-    improvement = serializers.DecimalField(
-        max_digits=5, decimal_places=1, help_text="Change in the instrument's better direction."
+class TimelineEventSerializer(serializers.Serializer):
+    """One event; of the four record fields, only the one named by ``kind`` is present."""
+
+    kind = serializers.ChoiceField(choices=["session", "side_effect", "follow_up", "outcome"])
+    at = serializers.DateTimeField(
+        help_text="When it happened. Side effects (dated) sort at the end of their day, "
+        "outcome scores (dated) at its start."
     )
-    mcid = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
-    mcid_unit = serializers.CharField(allow_null=True)
-    responder = serializers.BooleanField(allow_null=True)
+    session = SessionSerializer(required=False, allow_null=True)
+    side_effect = SideEffectSerializer(required=False, allow_null=True)
+    follow_up = FollowUpSerializer(required=False, allow_null=True)
+    outcome = OutcomeScoreSerializer(required=False, allow_null=True)
+
+    def to_representation(self, event: TimelineEvent) -> dict[str, Any]:
+        return {
+            "kind": event.kind,
+            "at": self.fields["at"].to_representation(event.at),
+            event.kind: self.fields[event.kind].to_representation(event.record),
+        }
+
+
+class TimelineSerializer(serializers.Serializer):
+    patient = PatientSerializer()
+    events = TimelineEventSerializer(many=True)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from icalendar import Calendar, Event
 
-from clinic import audit
+from recordkeeping import audit
 from treatments.models import BOOKED, CalendarFeed, FollowUp, FollowUpKind, FollowUpStatus
 from treatments.services.calendar import secret_digest
 

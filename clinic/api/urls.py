@@ -3,17 +3,13 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from clinic.api.auth import TokenView
-from clinic.api.exports import FhirExportFileView, FhirExportsView, FhirExportView
-from clinic.api.reports import REPORT_VIEWS
-from patients.api import ConditionViewSet, OutcomeScoreViewSet, PatientViewSet
-from treatments.api import (
-    CalendarFeedView,
-    CourseViewSet,
-    FollowUpViewSet,
-    SessionViewSet,
-    SideEffectViewSet,
-)
+# Each resource as the highest floor that knows it serves it: a patient with its timeline
+# (treatments) and FHIR Bundle (fhir), a course with its responses (reports).
+from interop.api import FhirExportFileView, FhirExportsView, FhirExportView, PatientViewSet
+from patients.api import ConditionViewSet, OutcomeScoreViewSet
+from recordkeeping.api.auth import TokenView
+from reports.api import REPORT_VIEWS, CourseViewSet
+from treatments.api import CalendarFeedView, FollowUpViewSet, SessionViewSet, SideEffectViewSet
 
 router = DefaultRouter()
 router.register("patients", PatientViewSet, basename="patient")

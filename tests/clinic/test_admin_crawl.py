@@ -32,8 +32,8 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
-from clinic.roles import CLINIC_ADMIN
 from patients.models import ConditionStatus, Instrument, TimePoint
+from recordkeeping.roles import CLINIC_ADMIN
 from tests.factories import (
     AddendumFactory,
     ConditionFactory,

@@ -35,15 +35,15 @@ from schemathesis.specs.openapi.checks import (
 )
 from werkzeug.test import Client as WsgiClient
 
-from clinic.api.base import REFUSED
-from clinic.api.filters import NOT_A_BOOLEAN, NOT_A_WHOLE_NUMBER
-from clinic.api.pagination import ClinicCursorPagination
-from clinic.api.reports import REPORT_VIEWS, UNKNOWN_FORMAT
-from clinic.api.schema import NOT_EVERY_ROLE
-from clinic.models import FhirExport
-from clinic.permissions import can_run_report
-from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
 from clinic.wsgi import application
+from interop.models import FhirExport
+from recordkeeping.api.base import REFUSED
+from recordkeeping.api.filters import NOT_A_BOOLEAN, NOT_A_WHOLE_NUMBER
+from recordkeeping.api.pagination import ClinicCursorPagination
+from recordkeeping.api.schema import NOT_EVERY_ROLE
+from recordkeeping.permissions import can_run_report
+from recordkeeping.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
+from reports.api import REPORT_VIEWS, UNKNOWN_FORMAT
 from tests.conftest import token_for
 from tests.factories import (
     ConditionFactory,

@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clinic.api.errors import api_exception_handler
 from patients.models import Patient
+from recordkeeping.api.errors import api_exception_handler
 from tests.factories import (
     ConditionFactory,
     CourseFactory,

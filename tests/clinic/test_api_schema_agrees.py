@@ -9,7 +9,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from clinic.roles import FRONT_DESK
+from recordkeeping.roles import FRONT_DESK
 from tests.conftest import token_client
 from tests.factories import PatientFactory, SideEffectFactory, UserFactory
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from clinic.celery import app as celery_app
-from clinic.models import FhirExport
+from interop.models import FhirExport
 from tests.conftest import token_client
 from tests.factories import PatientFactory
 from tests.proxy import Proxy

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from clinic.roles import CLINICIAN
+from recordkeeping.roles import CLINICIAN
 from tests.conftest import admin_login
 from tests.factories import (
     CourseFactory,

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import AccessLogEntry
+from recordkeeping.models import AccessLogEntry
 from tests.factories import ClinicianFactory, CourseFactory, FollowUpFactory, clinic_slot
 from treatments.models import CalendarFeed, FollowUp
 

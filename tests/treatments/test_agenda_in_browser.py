@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from clinic.roles import CLINICIAN, FRONT_DESK
+from recordkeeping.roles import CLINICIAN, FRONT_DESK
 from tests.conftest import admin_login
 from tests.factories import FollowUpFactory, UserFactory
 from treatments.models import FollowUp

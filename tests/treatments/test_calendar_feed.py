@@ -7,8 +7,8 @@ from django.test import Client
 from icalendar import Calendar
 from rest_framework.test import APIClient
 
-from clinic.models import AccessLogEntry
-from clinic.roles import CLINIC_ADMIN, FRONT_DESK
+from recordkeeping.models import AccessLogEntry
+from recordkeeping.roles import CLINIC_ADMIN, FRONT_DESK
 from tests.factories import FollowUpFactory, PatientFactory, UserFactory, clinic_slot
 from treatments.models import CalendarFeed
 

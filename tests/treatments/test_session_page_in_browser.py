@@ -9,7 +9,7 @@ from django.utils import timezone
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from clinic.roles import CLINICIAN
+from recordkeeping.roles import CLINICIAN
 from tests.conftest import admin_login
 from tests.factories import PatientFactory, UserFactory
 from treatments.models import InjectionSession

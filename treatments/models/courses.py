@@ -5,9 +5,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from clinic.db import choices_constraint
-from clinic.history import track
-from clinic.models import TimeStamped
+from recordkeeping.db import choices_constraint
+from recordkeeping.history import track
+from recordkeeping.models import TimeStamped
 
 MAX_PLANNED_SESSIONS = 12
 MAX_INTERVAL_WEEKS = 26

@@ -11,9 +11,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from clinic.db import choices_constraint
-from clinic.history import track
-from clinic.models import TimeStamped
+from recordkeeping.db import choices_constraint
+from recordkeeping.history import track
+from recordkeeping.models import TimeStamped
 from treatments.models.courses import TreatmentKind
 from treatments.models.rules import clinician_errors, clinician_is_a_clinician
 

@@ -7,7 +7,7 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 
-from clinic.db import choices_constraint
+from recordkeeping.db import choices_constraint
 
 
 class ReminderStatus(models.TextChoices):

@@ -7,8 +7,8 @@ from typing import Any
 
 import pgtrigger
 
-from clinic.permissions import clinicians
-from clinic.roles import CLINICIAN
+from recordkeeping.permissions import clinicians
+from recordkeeping.roles import CLINICIAN
 
 
 def check_violation(constraint: str, message: str) -> str:

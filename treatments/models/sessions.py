@@ -13,10 +13,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils import timezone
 
-from clinic.choices import BodyRegion, Laterality
-from clinic.db import choices_constraint
-from clinic.history import track
-from clinic.models import TimeStamped
+from recordkeeping.choices import BodyRegion, Laterality
+from recordkeeping.db import choices_constraint
+from recordkeeping.history import track
+from recordkeeping.models import TimeStamped
 from treatments.models.rules import check_violation, clinician_errors, clinician_is_a_clinician
 
 MAX_INJECTATE_ML = Decimal(60)

@@ -7,9 +7,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from clinic.db import choices_constraint, days_from_today
-from clinic.history import track
-from clinic.models import TimeStamped
+from recordkeeping.db import choices_constraint, days_from_today
+from recordkeeping.history import track
+from recordkeeping.models import TimeStamped
 from treatments.models.sessions import (
     SESSION_EARLIEST_DAY_SQL,
     SIGNED_RULE,

@@ -8,7 +8,7 @@ import secrets
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 
-from clinic.permissions import clinicians
+from recordkeeping.permissions import clinicians
 from treatments.models import CalendarFeed
 
 

@@ -12,7 +12,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic.errors import Clash
+from recordkeeping.errors import Clash
 from treatments.models import (
     BOOKED,
     CourseStatus,

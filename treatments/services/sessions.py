@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.errors import RecordLocked
+from recordkeeping.errors import RecordLocked
 from treatments.models import (
     Addendum,
     Injectate,
