@@ -56,6 +56,9 @@ if env_bool("HTTPS"):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
+# Staff sign in on the workspace's page and land on their day (clinic admins: the admin).
+LOGIN_URL = "workspace:login"
+LOGIN_REDIRECT_URL = "workspace:home"
 # A session ends after this long without a request, and at the latest this long after login.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "15")) * 60
 SESSION_SAVE_EVERY_REQUEST = True
@@ -130,6 +133,9 @@ INSTALLED_APPS = [
     "reports",
     "interop",
     "demo",
+    "workspace",
+    "django_htmx",
+    "template_partials",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +149,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "recordkeeping.middleware.RequestContextMiddleware",
     "recordkeeping.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -168,6 +175,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "workspace.context_processors.clinic",
             ],
         },
     },

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from clinic import health
@@ -10,7 +9,6 @@ from reports.views import reports_page
 from treatments.views import calendar_feed
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/reports/", admin.site.admin_view(reports_page), name="reports"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("clinic.api.urls")),
@@ -20,6 +18,8 @@ urlpatterns = [
     path("healthz/", health.healthz, name="healthz"),
     path("readyz/", health.readyz, name="readyz"),
     path("calendar/<str:secret>.ics", calendar_feed, name="calendar-feed"),
+    # The staff's screens: "/" is each person's start (clinic admins land in the admin).
+    path("", include("workspace.urls")),
 ]
 
 handler404 = "clinic.views.not_found"

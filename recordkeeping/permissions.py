@@ -151,6 +151,11 @@ def clinicians() -> models.QuerySet[Any]:
     return get_user_model().objects.filter(is_active=True, groups__name=CLINICIAN)
 
 
+def roles_of(user: Any) -> frozenset[str]:
+    """The names of the user's groups (read once per request)."""
+    return _roles(user)
+
+
 def _roles(user: Any) -> frozenset[str]:
     cached = getattr(user, "_clinic_roles", None)
     if cached is None:
