@@ -277,8 +277,11 @@ def cursor_pass(base: str, plan: dict[str, Any], rounds: int = 20) -> dict[str, 
     client.headers["Authorization"] = f"Token {plan['tokens']['clinician']}"
     first = f"{base}/api/v1/sessions/?status=completed&page_size=50"
     page = first
-    for _ in range(999):
-        page = client.get(page).json()["next"]
+    for _ in range(999):  # to page 1000, or the last page of a smaller load
+        following = client.get(page).json()["next"]
+        if following is None:
+            break
+        page = following
     times: dict[str, list[float]] = {"page 1": [], "page 1000": []}
     for _ in range(rounds):
         for label, url in (("page 1", first), ("page 1000", page)):
