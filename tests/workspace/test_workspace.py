@@ -80,6 +80,7 @@ def test_a_clinicians_day_lists_their_own_bookings(clinician):
 
 
 @pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the staff groups survive
 def test_a_clinician_finds_a_patient_from_the_keyboard(browser, live_server):
     clinician = UserFactory(username="dr.keys", role=CLINICIAN, first_name="Ada")
     PatientFactory(given_name="Maria", family_name="Okafor")
