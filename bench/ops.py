@@ -67,6 +67,16 @@ def agenda(plan: dict[str, Any], rng: random.Random) -> Request:
     return Request("GET", f"{API}/follow-ups/agenda/", params, floor="/floor/follow-ups/agenda/")
 
 
+def desk_grid(plan: dict[str, Any], rng: random.Random) -> Request:
+    """The front desk's day grid (an HTML page, read with the desk's token) of a booked day for
+    four clinicians, as the desk chooses them."""
+    day, clinician = rng.choice(plan["agenda"])
+    others = {row[0] for row in rng.sample(plan["clinician_days"], 12)} - {clinician}
+    chosen = [clinician, *sorted(others)[:3]]
+    query = "&".join([f"date={day}", *(f"clinician={pk}" for pk in chosen)])
+    return Request("GET", f"/desk/?{query}")
+
+
 def session_create(plan: dict[str, Any], rng: random.Random) -> Request:
     when = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=rng.randint(5, 600))
     expiry = (when.date() + datetime.timedelta(days=90)).isoformat()
@@ -136,6 +146,7 @@ REPORTS = ("outcomes", "safety", "serious-events", "activity", "courses-ended", 
 OPS = [
     Op("patient search", "frontdesk", 10, patient_search),
     Op("agenda", "frontdesk", 10, agenda),
+    Op("desk grid", "frontdesk", 10, desk_grid),
     Op("patient detail", "clinician", 10, patient_detail),
     Op("timeline", "clinician", 10, timeline),
     Op("session list", "clinician", 10, session_list),

@@ -11,6 +11,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
@@ -128,11 +129,13 @@ INSTALLED_APPS = [
     "clinic",
     # The floors, from the bottom (README, "Layout").
     "recordkeeping",
+    "stock",
     "patients",
     "treatments",
     "reports",
     "interop",
     "demo",
+    "questionnaires",
     "workspace",
     "django_htmx",
     "template_partials",
@@ -181,8 +184,10 @@ TEMPLATES = [
     },
 ]
 
+# Plain dicts whichever the source: the embedded server's are not dj_database_url's TypedDict.
+DATABASES: dict[str, dict[str, Any]]
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
+    DATABASES = {"default": dict(dj_database_url.parse(os.environ["DATABASE_URL"]))}
 else:
     from clinic.embedded import embedded_database_settings
 
@@ -252,12 +257,37 @@ CLINIC_ADDRESS = os.environ.get("CLINIC_ADDRESS", "")
 CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "")
 # The clinic's identifier systems in FHIR exports (set it to a URL the clinic controls).
 FHIR_IDENTIFIER_BASE = os.environ.get("FHIR_IDENTIFIER_BASE", "https://clinic.invalid/fhir")
+# The domain in calendar events' UIDs, the same whichever host name a feed is read under (else
+# calendars show each booking twice); empty: the host of FHIR_IDENTIFIER_BASE.
+CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN", "")
 # Reminders go out this many hours before a booked follow-up.
 REMINDER_HOURS_BEFORE = [int(hours) for hours in env_list("REMINDER_HOURS_BEFORE", "48,24")]
 # A failed send is tried again after 1, 2, 4, ... times this, at most this many attempts.
 REMINDER_RETRY_SECONDS = int(os.environ.get("REMINDER_RETRY_SECONDS", "60"))
 REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "5"))
 REMINDER_DISPATCH_SECONDS = float(os.environ.get("REMINDER_DISPATCH_SECONDS", "60"))
+# Each reminder carries a link where the patient confirms or cancels. Closer than this to the
+# appointment, cancelling there is refused and the page asks the patient to call.
+LATE_CANCEL_HOURS = int(os.environ.get("LATE_CANCEL_HOURS", "24"))
+# The address patients reach the clinic's site at, for those links (make run's by default).
+CLINIC_URL = (
+    os.environ.get("CLINIC_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+).rstrip("/")
+# The answer pages take this many requests from one address per window, then answer 429.
+ANSWER_RATE_LIMIT = int(os.environ.get("ANSWER_RATE_LIMIT", "30"))
+ANSWER_RATE_WINDOW_SECONDS = int(os.environ.get("ANSWER_RATE_WINDOW_SECONDS", "600"))
+# Patient-reported outcomes: a link in an invitation works for this many days (a tablet's
+# link at check-in for PROM_KIOSK_MINUTES); chasers go this many days after the invitation,
+# then the patient is listed for a call; PROM_LINK_FAILURES wrong links from one address within
+# PROM_LINK_WINDOW_MINUTES close every link to it until the window ends. Links in messages
+# start with PROM_LINK_BASE_URL (the address patients reach the clinic's site at).
+PROM_LINK_DAYS = int(os.environ.get("PROM_LINK_DAYS", "14"))
+PROM_KIOSK_MINUTES = int(os.environ.get("PROM_KIOSK_MINUTES", "30"))
+PROM_CHASER_DAYS = [int(days) for days in env_list("PROM_CHASER_DAYS", "3,7")]
+PROM_CALL_AFTER_DAYS = int(os.environ.get("PROM_CALL_AFTER_DAYS", "10"))
+PROM_LINK_FAILURES = int(os.environ.get("PROM_LINK_FAILURES", "20"))
+PROM_LINK_WINDOW_MINUTES = int(os.environ.get("PROM_LINK_WINDOW_MINUTES", "15"))
+PROM_LINK_BASE_URL = os.environ.get("PROM_LINK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The nightly run: past unattended follow-ups become no-shows; overdue courses are listed.
 NIGHTLY_HOUR = int(os.environ.get("NIGHTLY_HOUR", "2"))
 # The audit chain's head is published this often, as one JSON line appended to this file and
@@ -290,6 +320,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "treatments.tasks.dispatch_reminders",
         "schedule": REMINDER_DISPATCH_SECONDS,
         # A pass queued behind a slow one is dropped: the next one picks up the same rows.
+        "options": {"expires": REMINDER_DISPATCH_SECONDS * 0.9},
+    },
+    "dispatch-invitations": {
+        "task": "questionnaires.tasks.dispatch_invitations",
+        "schedule": REMINDER_DISPATCH_SECONDS,
         "options": {"expires": REMINDER_DISPATCH_SECONDS * 0.9},
     },
     "nightly-follow-ups": {
@@ -356,6 +391,8 @@ SPECTACULAR_SETTINGS = {
         "recordkeeping.api.schema.refuse_unknown_fields",
         "recordkeeping.api.schema.add_links",
         "recordkeeping.api.schema.mark_role_fields",
+        "interop.api.operation_paths",
+        "recordkeeping.api.schema.for_consumers",
     ],
 }
 

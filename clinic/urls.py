@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from clinic import health
 from reports.views import reports_page
 from treatments.views import calendar_feed
+from workspace import answers
 
 urlpatterns = [
     path("admin/reports/", admin.site.admin_view(reports_page), name="reports"),
@@ -18,6 +19,10 @@ urlpatterns = [
     path("healthz/", health.healthz, name="healthz"),
     path("readyz/", health.readyz, name="readyz"),
     path("calendar/<str:secret>.ics", calendar_feed, name="calendar-feed"),
+    # The patient's page behind a reminder's link (kept short: it goes out in text messages).
+    path("answer/<str:token>/", answers.answer_page, name="reminder-answer"),
+    # The patients' questionnaire pages (/q/<link>/...), reached from an invitation's link.
+    path("", include("questionnaires.urls")),
     # The staff's screens: "/" is each person's start (clinic admins land in the admin).
     path("", include("workspace.urls")),
 ]

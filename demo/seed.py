@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Group
+from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.db import connection, models, transaction
 from django.db.models import NOT_PROVIDED
 from django.utils import timezone
@@ -31,8 +31,18 @@ from patients.models import (
     Sex,
     TimePoint,
 )
+from questionnaires.models import (
+    CallOutcome,
+    Invitation,
+    InvitationCall,
+    InvitationMessage,
+    InvitationStatus,
+    Item,
+)
+from questionnaires.selectors import invitation_items
+from questionnaires.services import invitation_answer_all
 from recordkeeping.choices import BodyRegion, Laterality
-from recordkeeping.roles import CLINICIAN
+from recordkeeping.roles import CLINICIAN, FRONT_DESK
 from treatments.models import (
     Activation,
     Anaesthetic,
@@ -61,6 +71,8 @@ from treatments.models import (
 )
 
 CHUNK = 500
+# Time points due this recently are the patients' to answer: staff typed the older ones.
+PATIENTS_ANSWER_DAYS = datetime.timedelta(days=28)
 SLOT = datetime.timedelta(minutes=30)
 SLOTS_PER_DAY = 16  # 09:00 to 17:00
 PATIENTS_PER_CLINICIAN = 1000
@@ -249,7 +261,7 @@ class Calendar:
 
     taken: dict[int, dict[datetime.date, set[int]]] = field(default_factory=dict)
 
-    def preload(self, clinicians: list[AbstractUser]) -> None:
+    def preload(self, clinicians: list[User]) -> None:
         """Mark slots already booked, so a second run does not double-book anyone."""
         rows = FollowUp.objects.filter(clinician__in=clinicians).values_list(
             "clinician_id", "starts_at"
@@ -337,15 +349,14 @@ def copy_rows(rows: list[Any]) -> None:
 
 
 def _column_value(row: Any, f: models.Field[Any, Any]) -> Any:
-    if f.is_relation:
+    if isinstance(f, models.ForeignKey):
         parent = f.get_cached_value(row, None)
         return parent.pk if parent is not None else getattr(row, f.attname)
     return getattr(row, f.attname)
 
 
-def demo_clinicians(count: int) -> list[AbstractUser]:
+def demo_clinicians(count: int) -> list[User]:
     """The clinicians sessions are given by: existing ones, topped up with demo colleagues."""
-    User = get_user_model()
     group, _ = Group.objects.get_or_create(name=CLINICIAN)
     existing = list(User.objects.filter(groups=group).order_by("pk"))
     for number in range(len(existing) + 1, count + 1):
@@ -365,7 +376,7 @@ def demo_clinicians(count: int) -> list[AbstractUser]:
 
 
 class DemoClinic:
-    def __init__(self, *, seed: int, today: datetime.date, clinicians: list[AbstractUser]):
+    def __init__(self, *, seed: int, today: datetime.date, clinicians: list[User]) -> None:
         self.rng = random.Random(seed)
         self.today = today
         self.clinicians = clinicians
@@ -513,7 +524,7 @@ class DemoClinic:
         self,
         patient: Patient,
         course: TreatmentCourse,
-        clinician: AbstractUser,
+        clinician: User,
         when: datetime.datetime,
         status: SessionStatus,
         pre_pain_score: int | None = None,
@@ -547,7 +558,7 @@ class DemoClinic:
         patient: Patient,
         course: TreatmentCourse,
         session: InjectionSession | None,
-        clinician: AbstractUser,
+        clinician: User,
         when: datetime.datetime,
         kind: FollowUpKind,
     ) -> FollowUp:
@@ -687,10 +698,9 @@ class DemoClinic:
         rng = self.rng
         grade = rng.choice(grades)
         onset = session.performed_at.date() + datetime.timedelta(days=rng.choice((0, 0, 1, 2)))
-        resolved = onset + datetime.timedelta(days=rng.randint(1, 14))
-        outcome = SideEffectOutcome.RESOLVED
-        if resolved > self.today:
-            resolved, outcome = None, SideEffectOutcome.RECOVERING
+        resolves = onset + datetime.timedelta(days=rng.randint(1, 14))
+        resolved = resolves if resolves <= self.today else None
+        outcome = SideEffectOutcome.RESOLVED if resolved else SideEffectOutcome.RECOVERING
         reported = (
             session.performed_at + datetime.timedelta(minutes=30)
             if onset == session.performed_at.date()
@@ -735,6 +745,8 @@ class DemoClinic:
                 measured = course.start_date + datetime.timedelta(days=days)
                 if measured > self.today:
                     break
+                if days and measured > self.today - PATIENTS_ANSWER_DAYS:
+                    break  # the patient is invited to answer this one (demo_invitations)
                 severity = recovery.severity_on(instrument, days, rng)
                 score = severity if spec.better == "lower" else spec.maximum - severity
                 chunk.scores.append(
@@ -770,4 +782,135 @@ def seed_demo(
     clinicians = demo_clinicians(max(3, -(-patients // PATIENTS_PER_CLINICIAN)))
     clinic = DemoClinic(seed=seed, today=timezone.localdate(), clinicians=clinicians)
     clinic.calendar.preload(clinicians)
-    return clinic.generate(patients, progress)
+    totals = clinic.generate(patients, progress)
+    totals.update(demo_invitations(seed=seed))
+    return totals
+
+
+# Of the invitations the database planned for the demo courses that are due by now: how many the
+# patients answered, left to be chased (sent, chased, some on the list to call), declined on the
+# phone (missed), and left for the dispatch pass to send when the clinic starts.
+INVITATION_FATES = ("answered", "chased", "declined", "to_send")
+INVITATION_FATE_WEIGHTS = (55, 25, 10, 10)
+NEW_PROBLEM_TEXTS = (
+    "The knee was swollen and warm for three days after the injection.",
+    "A bruise at the injection site that is still there.",
+    "Pain at night since the last injection.",
+)
+
+
+def demo_invitations(*, seed: int) -> dict[str, int]:
+    """Give the invitations due by now of courses the demo just added their fates: answered
+    (through the same scoring as the patient's pages, so the scores are patient-reported),
+    chased by message and listed for a call once the chasers ran out, or declined when called.
+    The rest stay due, for the dispatch pass."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    caller = (
+        User.objects.filter(groups__name=FRONT_DESK).order_by("pk").first()
+        or User.objects.filter(groups__name=CLINICIAN).order_by("pk").first()
+    )
+    counts = dict.fromkeys(INVITATION_FATES, 0)
+    due = (
+        Invitation.objects.filter(status=InvitationStatus.PLANNED, due_at__lte=now)
+        .select_related("patient", "course__condition")
+        .order_by("id")
+    )
+    messages: list[InvitationMessage] = []
+    for invitation in due:
+        fate = rng.choices(INVITATION_FATES, INVITATION_FATE_WEIGHTS)[0]
+        counts[fate] += 1
+        waited = (now - invitation.due_at).total_seconds() / 86400
+        invitation.sent_at = invitation.due_at
+        if fate == "to_send":
+            continue
+        if fate == "answered":
+            at = invitation.due_at + datetime.timedelta(days=rng.uniform(0, min(waited, 5)))
+            severity = _demo_severity(invitation.course, rng)
+            answers = {
+                item: _demo_answer(code, severity, rng) for item, code in _demo_items(invitation)
+            }
+            problem = rng.random() < 0.06
+            messages.append(_demo_message(invitation, 1))
+            invitation_answer_all(
+                invitation=invitation,
+                answers=answers,
+                new_problem=problem,
+                problem_text=rng.choice(NEW_PROBLEM_TEXTS) if problem else "",
+                at=at,
+            )
+            Invitation.objects.filter(pk=invitation.pk).update(
+                messages_sent=1, sent_at=invitation.due_at
+            )
+            continue
+        chasers = sum(waited >= days for days in settings.PROM_CHASER_DAYS)
+        sent = 1 + chasers
+        messages += [_demo_message(invitation, n) for n in range(1, sent + 1)]
+        invitation.messages_sent = sent
+        invitation.status = InvitationStatus.SENT
+        listed = waited >= settings.PROM_CALL_AFTER_DAYS
+        if listed:
+            invitation.chase_from = invitation.due_at + datetime.timedelta(
+                days=settings.PROM_CALL_AFTER_DAYS
+            )
+            invitation.next_attempt_at = invitation.closes_at
+        elif chasers < len(settings.PROM_CHASER_DAYS):
+            days = settings.PROM_CHASER_DAYS[chasers]
+            invitation.next_attempt_at = invitation.due_at + datetime.timedelta(days=days)
+        else:
+            days = settings.PROM_CALL_AFTER_DAYS
+            invitation.next_attempt_at = invitation.due_at + datetime.timedelta(days=days)
+        if fate == "declined" and caller is not None:
+            invitation.status = InvitationStatus.MISSED
+            invitation.ended_reason = "Declined to answer when called."
+            invitation.next_attempt_at = invitation.chase_from = None
+            InvitationCall.objects.create(
+                invitation=invitation,
+                called_at=min(now, invitation.due_at + datetime.timedelta(days=waited / 2)),
+                called_by=caller,
+                outcome=CallOutcome.DECLINED,
+            )
+        invitation.save()
+    InvitationMessage.objects.bulk_create(messages)
+    return {f"invitations {fate}": count for fate, count in counts.items()}
+
+
+def _demo_message(invitation: Invitation, number: int) -> InvitationMessage:
+    channel = invitation.patient.reminder_channel
+    return InvitationMessage(
+        invitation=invitation,
+        number=number,
+        key=f"invitation-{invitation.pk}-{number}-attempt-1",
+        attempt=1,
+        channel="" if channel == ReminderChannel.NONE else channel,
+        outcome="sent",
+    )
+
+
+def _demo_items(invitation: Invitation) -> list[tuple[int, str]]:
+    ids = [item for item, _ in invitation_items(invitation=invitation)]
+    codes = dict(Item.objects.filter(pk__in=ids).values_list("pk", "code"))
+    return [(item, codes[item]) for item in ids]
+
+
+def _demo_severity(course: TreatmentCourse, rng: random.Random) -> float:
+    """How bad things are now, 0 to 1: the pain before the course's latest session, or a guess."""
+    pains = list(
+        course.sessions.filter(status=SessionStatus.COMPLETED, pre_pain_score__isnull=False)
+        .order_by("performed_at")
+        .values_list("pre_pain_score", flat=True)
+    )
+    pain = pains[-1] if pains else None
+    if pain is None:
+        pain = rng.randint(3, 8)
+    return max(0.0, min(1.0, pain / 10 + rng.uniform(-0.1, 0.1)))
+
+
+def _demo_answer(code: str, severity: float, rng: random.Random) -> int:
+    if code in ("NOW", "AVERAGE"):
+        return max(0, min(10, round(severity * 10 + rng.uniform(-1, 1))))
+    if code == "WORST":
+        return max(0, min(10, round(severity * 10 + rng.uniform(1, 3))))
+    if code == "GRC":
+        return max(-7, min(7, round((0.6 - severity) * 10 + rng.uniform(-2, 2))))
+    return max(0, min(4, round(severity * 4 + rng.gauss(0, 0.7))))

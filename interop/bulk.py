@@ -1,25 +1,43 @@
 """Bulk FHIR export of the whole clinic, in the FHIR bulk-data layout: one NDJSON file per
 resource type (``Patient.ndjson``, ``Procedure.ndjson``, ...), each line one validated
-resource. Practitioners are written once however many patients they saw."""
+resource. Practitioners are written once however many patients they saw.
+
+An export started by a Bulk Data kick-off may ask for some resource types only (``_type``) and
+for what changed after an instant only (``_since``), and may be cancelled by its client."""
 
 from __future__ import annotations
 
+import datetime
 import json
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from interop import fhir
-from interop.models import ExportStatus, FhirExport
-from patients.models import Patient
+from interop.models import ExportStatus, FhirExport, FhirExportRequest
+from patients.models import Condition, OutcomeScore, Patient
+from treatments.models import (
+    FollowUp,
+    Injectate,
+    InjectionSession,
+    InjectionSite,
+    SideEffect,
+    TreatmentCourse,
+)
 
 CHUNK = 200  # patients read (with their records) per round of queries
+CANCELLED = "Cancelled by its client; its files were deleted."
 
 Progress = Callable[[int, int], None]
+
+
+class Cancelled(Exception):
+    """The export's client cancelled it while it ran."""
 
 
 def fhir_export_create(*, requested_by: Any = None) -> FhirExport:
@@ -28,18 +46,102 @@ def fhir_export_create(*, requested_by: Any = None) -> FhirExport:
     )
 
 
+def fhir_export_request(
+    *,
+    requested_by: Any,
+    url: str,
+    types: Collection[str] = (),
+    since: datetime.datetime | None = None,
+) -> FhirExport:
+    """An export asked for by a Bulk Data kick-off: ``types`` only (none: every type) and, with
+    ``since``, only resources whose record changed after it."""
+    unknown = sorted(set(types) - set(fhir.RESOURCE_TYPES))
+    if unknown:
+        raise ValueError(f"Not exported: {', '.join(unknown)}.")
+    with transaction.atomic():
+        export = fhir_export_create(requested_by=requested_by)
+        FhirExportRequest.objects.create(export=export, url=url, types=list(types), since=since)
+    return export
+
+
 def fhir_export_fail(*, export: FhirExport, error: str) -> None:
     FhirExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, error=error[:2000])
+
+
+def fhir_export_cancel(*, export: FhirExport) -> None:
+    """Cancel a Bulk Data export, running or done, and delete its files. A running worker stops
+    at its next chunk of patients; the export stays recorded, as failed, saying so."""
+    with transaction.atomic():
+        FhirExport.objects.select_for_update().filter(pk=export.pk).get()
+        FhirExportRequest.objects.filter(export=export).update(cancelled_at=timezone.now())
+        fhir_export_fail(export=export, error=CANCELLED)
+    shutil.rmtree(export.directory, ignore_errors=True)
+
+
+def _cancelled(export: FhirExport) -> bool:
+    return FhirExportRequest.objects.filter(export=export, cancelled_at__isnull=False).exists()
+
+
+def changed_since(since: datetime.datetime) -> Q:
+    """Patients any of whose records changed after ``since``."""
+    after = {"updated_at__gt": since}
+    own = OuterRef("pk")
+    return (
+        Q(updated_at__gt=since)
+        | Exists(Condition.objects.filter(patient=own, **after))
+        | Exists(OutcomeScore.objects.filter(patient=own, **after))
+        | Exists(TreatmentCourse.objects.filter(patient=own, **after))
+        | Exists(InjectionSession.objects.filter(patient=own, **after))
+        | Exists(Injectate.objects.filter(session__patient=own, **after))
+        | Exists(InjectionSite.objects.filter(session__patient=own, **after))
+        | Exists(SideEffect.objects.filter(session__patient=own, **after))
+        | Exists(FollowUp.objects.filter(patient=own, **after))
+    )
+
+
+def _references(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        if isinstance(value.get("reference"), str):
+            yield value["reference"]
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+def _wanted(
+    resources: list[dict[str, Any]], since: datetime.datetime | None
+) -> list[dict[str, Any]]:
+    """A patient's resources changed after ``since``, and the practitioners these name (the
+    clinic keeps no time of change for a practitioner)."""
+    if since is None:
+        return resources
+    changed = {id(r) for r in resources if (stamp := fhir.last_updated(r)) and stamp > since}
+    named = {ref for r in resources if id(r) in changed for ref in _references(r)}
+    return [
+        r
+        for r in resources
+        if id(r) in changed
+        or (r["resourceType"] == "Practitioner" and f"Practitioner/{r['id']}" in named)
+    ]
 
 
 def fhir_export_run(
     *, export: FhirExport, directory: Path | None = None, progress: Progress | None = None
 ) -> FhirExport:
     """Write the export's files; ``progress(done, total)`` after each chunk of patients. A
-    failure is recorded on the export (and raised)."""
+    failure is recorded on the export (and raised); a cancelled export stops and leaves no
+    files."""
+    request = FhirExportRequest.objects.filter(export=export).first()
+    types = set(request.types if request and request.types else fhir.RESOURCE_TYPES)
+    since = request.since if request else None
     directory = directory or export.directory
     directory.mkdir(parents=True, exist_ok=True)
-    ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+    patients = Patient.objects.order_by("pk")
+    if since is not None:
+        patients = patients.filter(changed_since(since))
+    ids = list(patients.values_list("pk", flat=True))
     FhirExport.objects.filter(pk=export.pk).update(
         status=ExportStatus.RUNNING, patients_total=len(ids), patients_done=0
     )
@@ -48,10 +150,14 @@ def fhir_export_run(
     practitioners: set[str] = set()
     try:
         for start in range(0, len(ids), CHUNK):
+            if request and _cancelled(export):
+                raise Cancelled
             chunk = ids[start : start + CHUNK]
             for patient in fhir.patients_for_export(Patient.objects.filter(pk__in=chunk)):
-                for resource in fhir.patient_resources(patient):
+                for resource in _wanted(list(fhir.patient_resources(patient)), since):
                     kind = resource["resourceType"]
+                    if kind not in types:
+                        continue
                     if kind == "Practitioner":
                         if resource["id"] in practitioners:
                             continue
@@ -65,6 +171,8 @@ def fhir_export_run(
             )
             if progress:
                 progress(start + len(chunk), len(ids))
+    except Cancelled:
+        pass
     except Exception as error:
         fhir_export_fail(export=export, error=f"{type(error).__name__}: {error}")
         raise
@@ -72,16 +180,21 @@ def fhir_export_run(
         for handle in files.values():
             handle.close()
     with transaction.atomic():
-        FhirExport.objects.filter(pk=export.pk).update(
-            status=ExportStatus.DONE, counts=counts, finished_at=timezone.now()
-        )
+        # Locked as a cancel locks it: a cancel comes before this, or after it and finds it done.
+        FhirExport.objects.select_for_update().filter(pk=export.pk).get()
+        if request and _cancelled(export):
+            shutil.rmtree(directory, ignore_errors=True)
+        else:
+            FhirExport.objects.filter(pk=export.pk).update(
+                status=ExportStatus.DONE, counts=counts, finished_at=timezone.now()
+            )
     export.refresh_from_db()
     return export
 
 
 def export_file(export: FhirExport, resource_type: str) -> Path | None:
-    """The file of one resource type, when the export wrote one."""
-    if resource_type not in fhir.RESOURCE_TYPES or export.status != ExportStatus.DONE:
+    """The file of one resource type, when the export wrote one (older exports' types too)."""
+    if resource_type not in export.counts or export.status != ExportStatus.DONE:
         return None
     path = export.directory / f"{resource_type}.ndjson"
     return path if path.exists() else None

@@ -1,6 +1,6 @@
 """The clinic's records as FHIR R4 resources (validated with the R4B models of fhir.resources),
-following the mapping of DOMAIN.md: Patient, Condition, Procedure per session, Medication (or
-BiologicallyDerivedProduct for PRP) per injectate, AdverseEvent, Appointment, Observation and
+following the mapping of DOMAIN.md: Patient, Condition, Procedure per session, Medication per
+injectate (PRP too: see product_resource), AdverseEvent, Appointment, Observation and
 Practitioner.
 
 Resource ids are the records' primary keys (an Observation from a session's pre-procedure pain
@@ -10,6 +10,7 @@ record has the same id and identifier in every export.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -65,7 +66,6 @@ RESOURCE_TYPES = (
     "Condition",
     "Procedure",
     "Medication",
-    "BiologicallyDerivedProduct",
     "AdverseEvent",
     "Appointment",
     "Observation",
@@ -92,8 +92,18 @@ def _concept(text: str, code: str = "", code_system: str = "", display: str = ""
     return concept
 
 
-def _instant(moment: Any) -> str:
+def instant(moment: Any) -> str:
     return timezone.localtime(moment).isoformat()
+
+
+def _meta(*changed: Any) -> dict[str, str]:
+    """When the record behind a resource last changed (what a Bulk Data ``_since`` compares)."""
+    return {"lastUpdated": instant(max(changed))}
+
+
+def last_updated(resource: dict[str, Any]) -> datetime.datetime | None:
+    stamp = resource.get("meta", {}).get("lastUpdated")
+    return datetime.datetime.fromisoformat(stamp) if stamp else None
 
 
 def validated(resource: dict[str, Any]) -> dict[str, Any]:
@@ -109,6 +119,7 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
     return {
         "resourceType": "Patient",
         "id": str(patient.pk),
+        "meta": _meta(patient.updated_at),
         "identifier": [{"system": system("mrn"), "value": patient.mrn}],
         "active": patient.archived_at is None,
         "name": [{"family": patient.family_name, "given": [patient.given_name]}],
@@ -135,6 +146,7 @@ def condition_resource(condition: Any) -> dict[str, Any]:
     resource = {
         "resourceType": "Condition",
         "id": str(condition.pk),
+        "meta": _meta(condition.updated_at),
         "identifier": _identifier("condition", condition.pk),
         "clinicalStatus": {
             "coding": [{"system": f"{TERMINOLOGY}/condition-clinical", "code": condition.status}]
@@ -167,31 +179,19 @@ def site_concept(site: InjectionSite) -> dict[str, Any]:
     return concept
 
 
-def product_type(injectate: Any) -> str:
-    return "BiologicallyDerivedProduct" if injectate.kind == InjectateKind.PRP else "Medication"
-
-
 def product_resource(injectate: Any) -> dict[str, Any]:
+    """An injectate as a Medication with its batch (lot and expiry): PRP too. R4 lets a
+    Procedure name what it used (usedReference) only as a Device, Medication or Substance, and
+    has no element linking it to a BiologicallyDerivedProduct, which strict receivers therefore
+    refuse there; a Medication keeps the kit's lot and expiry where every injectate has them."""
     name = injectate.product_name or injectate.get_kind_display()
-    if product_type(injectate) == "BiologicallyDerivedProduct":
-        resource: dict[str, Any] = {
-            "resourceType": "BiologicallyDerivedProduct",
-            "id": str(injectate.pk),
-            "identifier": _identifier("injectate", injectate.pk),
-            "productCategory": "fluid",
-            "productCode": _concept(f"Platelet-rich plasma ({name})"),
-            "quantity": 1,
-        }
-        if injectate.lot_number:  # the kit's batch
-            resource["identifier"].append({"system": system("lot"), "value": injectate.lot_number})
-        if injectate.expiry_date:
-            resource["storage"] = [{"duration": {"end": injectate.expiry_date.isoformat()}}]
-        return resource
-    resource = {
+    kind = "Platelet-rich plasma" if injectate.kind == InjectateKind.PRP else None
+    resource: dict[str, Any] = {
         "resourceType": "Medication",
         "id": str(injectate.pk),
+        "meta": _meta(injectate.updated_at),
         "identifier": _identifier("injectate", injectate.pk),
-        "code": _concept(f"{injectate.get_kind_display()}: {name}"),
+        "code": _concept(f"{kind or injectate.get_kind_display()}: {name}"),
     }
     if injectate.manufacturer:
         resource["manufacturer"] = {"display": injectate.manufacturer}
@@ -206,24 +206,27 @@ def product_resource(injectate: Any) -> dict[str, Any]:
 
 
 def procedure_resource(session: Any) -> dict[str, Any]:
+    sites = list(session.sites.all())
+    injectates = list(session.injectates.all())
+    # The procedure says what its sites, injectates and course say, so it changes with them.
+    parts = [session, *sites, *injectates, *([session.course] if session.course_id else [])]
     resource: dict[str, Any] = {
         "resourceType": "Procedure",
         "id": str(session.pk),
+        "meta": _meta(*(part.updated_at for part in parts)),
         "identifier": _identifier("session", session.pk),
         "status": PROCEDURE_STATUS[session.status],
         "code": _concept(
             f"Injection: {TREATMENTS.get(session.treatment, 'no injectate recorded')}"
         ),
         "subject": reference("Patient", session.patient_id),
-        "performedDateTime": _instant(session.performed_at),
+        "performedDateTime": instant(session.performed_at),
         "performer": [{"actor": reference("Practitioner", session.clinician_id)}],
     }
-    sites = list(session.sites.all())
     if sites:
         resource["bodySite"] = [site_concept(site) for site in sites]
-    injectates = list(session.injectates.all())
     if injectates:
-        resource["usedReference"] = [reference(product_type(i), i.pk) for i in injectates]
+        resource["usedReference"] = [reference("Medication", i.pk) for i in injectates]
     if session.course_id:
         resource["reasonReference"] = [reference("Condition", session.course.condition_id)]
     if session.status == SessionStatus.CANCELLED and session.cancel_reason:
@@ -232,11 +235,13 @@ def procedure_resource(session: Any) -> dict[str, Any]:
 
 
 def adverse_event_resource(side_effect: Any) -> dict[str, Any]:
-    serious = "serious" if side_effect.serious else "non-serious"
+    # The HL7 code system spells its codes so, and codes are case-sensitive.
+    serious = "Serious" if side_effect.serious else "Non-serious"
     severity = SEVERITY.get(side_effect.grade, "severe")
     resource: dict[str, Any] = {
         "resourceType": "AdverseEvent",
         "id": str(side_effect.pk),
+        "meta": _meta(side_effect.updated_at),
         "identifier": _identifier("side-effect", side_effect.pk)[0],
         "actuality": "actual",
         "event": _concept(side_effect.get_kind_display()),
@@ -267,11 +272,12 @@ def appointment_resource(follow_up: Any) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": str(follow_up.pk),
+        "meta": _meta(follow_up.updated_at),
         "identifier": _identifier("follow-up", follow_up.pk),
         "status": APPOINTMENT_STATUS[follow_up.status],
         "appointmentType": _concept(follow_up.get_kind_display()),
-        "start": _instant(follow_up.starts_at),
-        "end": _instant(follow_up.ends_at),
+        "start": instant(follow_up.starts_at),
+        "end": instant(follow_up.ends_at),
         "participant": [
             {"actor": reference("Patient", follow_up.patient_id), "status": "accepted"},
             {"actor": reference("Practitioner", follow_up.clinician_id), "status": "accepted"},
@@ -290,6 +296,7 @@ def score_observation(score: Any) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
         "id": f"score-{score.pk}",
+        "meta": _meta(score.updated_at),
         "identifier": _identifier("outcome-score", score.pk),
         "status": "final",
         "category": [_survey()],
@@ -311,13 +318,14 @@ def session_pain_observation(session: Any) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
         "id": f"session-{session.pk}",
+        "meta": _meta(session.updated_at),
         "identifier": _identifier("session-pain", session.pk),
         "status": "final",
         "category": [_survey()],
         "code": _nprs(),
         "subject": reference("Patient", session.patient_id),
         "partOf": [reference("Procedure", session.pk)],
-        "effectiveDateTime": _instant(session.performed_at),
+        "effectiveDateTime": instant(session.performed_at),
         "valueQuantity": {"value": session.pre_pain_score, "unit": "score"},
         "performer": [reference("Practitioner", session.clinician_id)],
     }
@@ -396,7 +404,7 @@ def patient_bundle(patient: Patient, resources: Iterable[dict[str, Any]] | None 
         "id": f"patient-{patient.pk}",
         "identifier": {"system": system("export"), "value": f"patient-{patient.pk}"},
         "type": "collection",
-        "timestamp": _instant(timezone.now()),
+        "timestamp": instant(timezone.now()),
         "entry": entries,
     }
     return validated(bundle)

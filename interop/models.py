@@ -1,7 +1,7 @@
 """Bulk FHIR exports of the whole clinic, and their progress.
 
-Their tables and migrations belong to the app labelled "clinic" (clinic/migrations/), as they
-have since they were made; the code lives with what it is for, the label stays (moving it would
+FhirExport's table and migrations belong to the app labelled "clinic" (clinic/migrations/), as
+they have since it was made; the code lives with what it is for, the label stays (moving it would
 rename nothing and migrate for nothing).
 """
 
@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -55,3 +56,27 @@ class FhirExport(models.Model):
     @property
     def directory(self) -> Path:
         return Path(settings.VAR_DIR) / "exports" / str(self.id)
+
+
+class FhirExportRequest(models.Model):
+    """What a FHIR Bulk Data kick-off (``GET [base]/$export``) asked of an export, which its
+    manifest repeats, and whether its client cancelled it (``DELETE`` of its status address).
+    Exports started otherwise (``POST /api/v1/fhir-exports/``, ``fhir_export``) have none."""
+
+    export = models.OneToOneField(
+        FhirExport, on_delete=models.CASCADE, primary_key=True, related_name="bulk_request"
+    )
+    url = models.URLField(max_length=2000, help_text="The kick-off request, in full.")
+    types = ArrayField(
+        models.CharField(max_length=64),
+        default=list,
+        blank=True,
+        help_text="_type: the resource types asked for; none means every type.",
+    )
+    since = models.DateTimeField(
+        null=True, blank=True, help_text="_since: only resources changed after this instant."
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Bulk Data request of {self.export_id}"

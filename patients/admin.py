@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -66,7 +66,7 @@ class PatientAdmin(ClinicalModelAdmin):
         ("Cautions", {"fields": ["allergies", "local_anaesthetic_allergy", "anticoagulant_use"]}),
         ("Record", {"fields": ["archived_at"]}),
     ]
-    inlines: list[type[Any]] = [ConditionInline]
+    inlines: ClassVar[list[type[Any]]] = [ConditionInline]
     actions = ["archive", "restore"]
 
     def get_inlines(self, request: HttpRequest, obj: Patient | None) -> list[type[Any]]:
@@ -113,12 +113,18 @@ class ConditionAdmin(ClinicalModelAdmin):
 @admin.register(OutcomeScore)
 class OutcomeScoreAdmin(ClinicalModelAdmin):
     list_display = ["patient", "instrument", "score", "time_point", "measured_on", "course"]
-    list_filter = ["instrument", "time_point"]
+    list_filter = ["instrument", "time_point", "patient_reported"]
     search_fields = ["patient__mrn", "patient__family_name"]
     autocomplete_fields = ["patient", "course"]
     date_hierarchy = "measured_on"
     list_select_related = ["patient", "course"]
-    readonly_fields = ["recorded_by"]
+    readonly_fields = ["recorded_by", "patient_reported"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Scored from the patient's own answers: read here, never retyped.
+        if obj is not None and obj.patient_reported:
+            return False
+        return super().has_change_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: OutcomeScore, form: Any, change: bool) -> None:
         if not change:
@@ -132,7 +138,7 @@ class InstrumentMcidAdmin(ClinicalModelAdmin):
 
     list_display = ["instrument", "value", "unit", "direction"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # one row per instrument, installed with the clinic
 
     @admin.display(description="Better is")

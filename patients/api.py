@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.db.models.functions import Upper
 from drf_spectacular.utils import extend_schema
@@ -11,7 +13,9 @@ from patients import services
 from patients.filters import ConditionFilter, OutcomeScoreFilter, PatientFilter
 from patients.models import Condition, OutcomeScore, Patient
 from patients.serializers import ConditionSerializer, OutcomeScoreSerializer, PatientSerializer
+from recordkeeping import audit
 from recordkeeping.api.base import RecordViewSet
+from recordkeeping.api.errors import PROBLEM_CONTENT_TYPE, problem
 
 
 class PatientViewSet(RecordViewSet):
@@ -46,6 +50,36 @@ class PatientViewSet(RecordViewSet):
                 family_key=Upper("family_name"), given_key=Upper("given_name")
             )
         return queryset
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Register a patient; one who may be on record already answers 409 with the
+        candidates (MRN, name, date of birth, what matched) unless ``confirm_new`` is true."""
+        try:
+            return super().create(request, *args, **kwargs)
+        except services.PossibleDuplicates as found:
+            audit.access_record(
+                request=request,
+                action="api.patient.duplicates",
+                status=409,
+                records=found.candidates,
+            )
+            message = (
+                "Patients on record may be the same person; send confirm_new=true to register "
+                "a new patient anyway."
+            )
+            body = problem(409, f"confirm_new: {message}", {"confirm_new": [message]})
+            body["candidates"] = [
+                {
+                    "id": patient.pk,
+                    "mrn": patient.mrn,
+                    "given_name": patient.given_name,
+                    "family_name": patient.family_name,
+                    "birth_date": patient.birth_date.isoformat(),
+                    "matched_on": patient.matched_on,  # type: ignore[attr-defined]
+                }
+                for patient in found.candidates
+            ]
+            return Response(body, status=409, content_type=PROBLEM_CONTENT_TYPE)
 
     @extend_schema(request=None, responses=PatientSerializer)
     @action(detail=True, methods=["post"])

@@ -264,6 +264,12 @@ class Instrument(models.TextChoices):
     PRTEE = "prtee", "PRTEE (0-100)"
     VISA_A = "visa_a", "VISA-A (0-100)"
     VISA_P = "visa_p", "VISA-P (0-100)"
+    HOOS_PAIN = "hoos_pain", "HOOS pain (0-100)"
+    HOOS_SYMPTOMS = "hoos_symptoms", "HOOS symptoms (0-100)"
+    HOOS_ADL = "hoos_adl", "HOOS daily living (0-100)"
+    HOOS_SPORT = "hoos_sport", "HOOS sport and recreation (0-100)"
+    HOOS_QOL = "hoos_qol", "HOOS quality of life (0-100)"
+    GRC = "grc", "Global rating of change (-7 to +7)"
 
 
 def _spec(maximum: int, better: Direction) -> InstrumentSpec:
@@ -285,6 +291,14 @@ INSTRUMENTS: dict[str, InstrumentSpec] = {
     Instrument.PRTEE: _spec(100, LOWER),
     Instrument.VISA_A: _spec(100, HIGHER),
     Instrument.VISA_P: _spec(100, HIGHER),
+    Instrument.HOOS_PAIN: _spec(100, HIGHER),
+    Instrument.HOOS_SYMPTOMS: _spec(100, HIGHER),
+    Instrument.HOOS_ADL: _spec(100, HIGHER),
+    Instrument.HOOS_SPORT: _spec(100, HIGHER),
+    Instrument.HOOS_QOL: _spec(100, HIGHER),
+    # A rating of the change itself, from "a very great deal worse" to "a very great deal better"
+    # (Jaeschke 1989, 15 points): there is no baseline to compare it with.
+    Instrument.GRC: InstrumentSpec(Decimal(-7), Decimal(7), HIGHER),
 }
 
 
@@ -305,6 +319,7 @@ class TimePoint(models.TextChoices):
     MONTH_3 = "3m", "3 months"
     MONTH_6 = "6m", "6 months"
     MONTH_12 = "12m", "12 months"
+    MONTH_24 = "24m", "24 months"
     OTHER = "date", "Other date"
 
 
@@ -331,10 +346,21 @@ class OutcomeScore(TimeStamped):
         null=True,
         blank=True,
     )
+    patient_reported = models.BooleanField(
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text="Scored from the patient's own answers to a questionnaire, not typed by staff.",
+    )
 
     class Meta:
         ordering = ["patient", "measured_on", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(patient_reported=False) | models.Q(recorded_by__isnull=True),
+                name="patients_outcomescore_patient_reported_not_typed",
+                violation_error_message="A patient-reported score is not recorded by staff.",
+            ),
             models.CheckConstraint(
                 condition=_score_within_range(),
                 name="patients_outcomescore_score_within_instrument_range",
@@ -379,7 +405,8 @@ class OutcomeScore(TimeStamped):
             )
         if self.measured_on and self.measured_on > timezone.localdate():
             errors["measured_on"] = "A score cannot be measured in the future."
-        if self.course_id and self.patient_id and self.course.patient_id != self.patient_id:
+        course = self.course if self.course_id else None
+        if course and self.patient_id and course.patient_id != self.patient_id:
             errors["course"] = "This course belongs to another patient."
         if errors:
             raise ValidationError(errors)

@@ -4,7 +4,7 @@ clinical records are never deleted from the admin."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.apps import apps
@@ -42,6 +42,8 @@ from recordkeeping.roles import CLINIC_ADMIN
 admin.site.site_header = "Regenerative clinic records"
 admin.site.site_title = "Clinic records"
 admin.site.index_title = "Patients, sessions and follow-ups"
+
+RecordT = TypeVar("RecordT", bound=Model)
 
 
 def can_review_audit(user: Any) -> bool:
@@ -127,10 +129,11 @@ class ClinicalModelAdmin(RoleMixin, admin.ModelAdmin):
         return [c for c in super().get_list_display(request) if self.visible(request, c)]
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        # A filter class names its parameter; a (field, filter) pair has no name of its own.
         return [
             f
             for f in super().get_list_filter(request)
-            if self.visible(request, f if isinstance(f, str) else f.parameter_name)
+            if self.visible(request, f if isinstance(f, str) else getattr(f, "parameter_name", ""))
         ]
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -184,8 +187,8 @@ class ClinicalModelAdmin(RoleMixin, admin.ModelAdmin):
     def run_service(
         self,
         request: HttpRequest,
-        objects: Iterable[Model],
-        service: Callable[[Model], Any],
+        objects: Iterable[RecordT],
+        service: Callable[[RecordT], Any],
         done: str,
     ) -> None:
         """Apply ``service`` to each object, reporting refusals per object instead of failing."""
@@ -215,7 +218,7 @@ class LoadedChoiceField(forms.ModelChoiceField):
     def to_python(self, value: Any) -> Model | None:
         if value in self.empty_values:
             return None
-        if not self.loaded:
+        if not self.loaded and self.queryset is not None:
             self.loaded.update((str(row.pk), row) for row in self.queryset)
         row = self.loaded.get(str(getattr(value, "pk", value)))
         if row is None:
@@ -234,7 +237,8 @@ class LoadedRowsFormSet(BaseInlineFormSet):
 
     def add_fields(self, form: Any, index: int | None) -> None:
         super().add_fields(form, index)
-        name = self.model._meta.pk.name
+        # inlineformset_factory always sets the formset's model.
+        name = cast("type[Model]", self.model)._meta.pk.name
         field = form.fields.get(name)
         if type(field) is forms.ModelChoiceField:  # not the parent's key (InlineForeignKeyField)
             form.fields[name] = LoadedChoiceField(
@@ -253,7 +257,7 @@ class LoadedRowsFormSet(BaseInlineFormSet):
 class ClinicalInline(RoleMixin):
     """An inline whose model the role matrix governs."""
 
-    formset = LoadedRowsFormSet
+    formset: type[BaseInlineFormSet[Any, Any, Any]] = LoadedRowsFormSet
 
 
 class PatientAccessFilter(admin.SimpleListFilter):
@@ -381,8 +385,10 @@ class StaffAdmin(UserAdmin):
             return False
         return bool(super().has_change_permission(request, obj))
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
         manager = request.user
 
         class StaffForm(form):  # type: ignore[valid-type,misc]

@@ -67,11 +67,11 @@ ROW_DIGEST_SQL = "encode(sha256(convert_to(t::text, 'UTF8')), 'hex')"
 def patient_id_of(obj: Any) -> int | None:
     """The patient a record is about."""
     if obj._meta.label_lower == "patients.patient":
-        return obj.pk  # type: ignore[no-any-return]
+        return obj.pk
     if hasattr(obj, "patient_id"):
-        return obj.patient_id  # type: ignore[no-any-return]
+        return obj.patient_id
     if hasattr(obj, "session"):
-        return obj.session.patient_id  # type: ignore[no-any-return]
+        return obj.session.patient_id
     return None
 
 
@@ -88,12 +88,13 @@ def access_record(
     """Log one request that read patient data (or was refused, or failed to log in): the
     patients of ``records``, and ``patient_ids`` for data that are not records (reports)."""
     user = getattr(request, "user", None)
-    authenticated = user is not None and user.is_authenticated
+    if user is not None and not user.is_authenticated:
+        user = None  # an anonymous caller is known only by the username they gave, if any
     found = {pid for pid in map(patient_id_of, records) if pid is not None}
     patient_ids = sorted(found | set(patient_ids))
     return AccessLogEntry.objects.create(
-        user=user if authenticated else None,
-        username=user.get_username() if authenticated else username[:150],
+        user=user,
+        username=user.get_username() if user is not None else username[:150],
         ip=request.META.get("REMOTE_ADDR") or None,
         action=action,
         method=request.method or "",
@@ -286,7 +287,8 @@ def changes_of(*event_sets: Any) -> list[Change]:
     groups = _group_names({event.pgh_data["group_id"] for event in memberships})
     rows = []
     for event in events:
-        context = event.pgh_context or {}  # the aggregate Events model carries it as JSON
+        # The aggregate Events model carries the context as JSON.
+        context: dict[str, Any] = event.pgh_context or {}
         label = event.pgh_label
         fields = ", ".join(sorted(set(event.pgh_diff or {}) - UNTOLD_FIELDS))
         if event.pgh_model == MEMBERSHIP_EVENTS:  # the change is the group it names
@@ -294,7 +296,7 @@ def changes_of(*event_sets: Any) -> list[Change]:
         rows.append(
             Change(
                 at=event.pgh_created_at,
-                who=names.get(context.get("user"), ""),
+                who=_name_of(names, context.get("user")),
                 record=_record_of(event, names),
                 label=label,
                 fields=fields,
@@ -318,6 +320,11 @@ def _record_of(event: Any, names: dict[int, str]) -> str:
 def _membership_change(label: str, groups: dict[int, str], group_id: int) -> str:
     verb = "added to group" if label == ADDED_TO_GROUP else "removed from group"
     return f"{verb} {groups.get(group_id, group_id)}"
+
+
+def _name_of(names: dict[int, str], user_id: int | None) -> str:
+    """The username of a change's user, or "" when it was made by no one signed in."""
+    return "" if user_id is None else names.get(user_id, "")
 
 
 def _usernames(user_ids: Iterable[Any]) -> dict[int, str]:
@@ -408,10 +415,10 @@ def account_changes(*, user: Any) -> list[AccountChange]:
 
 
 def _account_row(event: Any, names: dict[int, str], what: str) -> AccountChange:
-    context = event.pgh_context.metadata if event.pgh_context else {}
+    context: dict[str, Any] = event.pgh_context.metadata if event.pgh_context else {}
     return AccountChange(
         at=event.pgh_created_at,
-        who=names.get(context.get("user"), ""),
+        who=_name_of(names, context.get("user")),
         what=what,
         request_id=context.get("request_id", ""),
     )

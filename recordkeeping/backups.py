@@ -83,6 +83,14 @@ def _server_major(cursor: Any) -> int:
     return int(cursor.fetchone()[0]) // 10000
 
 
+def _value(cursor: psycopg.Cursor[Any]) -> Any:
+    """The one value of a query that always answers one row (a function call, a count)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise BackupError("The server answered no row where it always answers one.")
+    return row[0]
+
+
 def table_counts(cursor: Any) -> dict[str, int]:
     cursor.execute(
         "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
@@ -114,7 +122,7 @@ def backup(*, out: Path) -> tuple[Path, dict[str, Any]]:
         cursor = snapshot.cursor()
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute("SELECT pg_export_snapshot()")
-        snapshot_id = cursor.fetchone()[0]
+        snapshot_id = _value(cursor)
         counts = table_counts(cursor)
         tool = pg_tool("pg_dump", _server_major(cursor))
         result = subprocess.run(  # noqa: S603 - fixed arguments
@@ -166,9 +174,9 @@ def restore(*, dump: Path, database: str) -> dict[str, Any]:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
         major = _server_major(admin.cursor())
     with psycopg.connect(**_params(database)) as target:
-        tables = target.execute(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
-        ).fetchone()[0]
+        tables = _value(
+            target.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        )
     if tables:
         raise BackupError(f"Database {database} is not empty; restore into an empty one.")
     result = subprocess.run(  # noqa: S603 - fixed arguments

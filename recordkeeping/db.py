@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime
 import functools
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.db import models
 from django.db.models.expressions import RawSQL
-from psycopg import adapt, postgres, pq
+from psycopg import abc, adapt, postgres, pq
 
 
 def choices_constraint(
@@ -110,7 +110,10 @@ def _constraint_fields(constraint: models.BaseConstraint) -> set[str]:
 
 
 TIMESTAMPTZ = postgres.types["timestamptz"].oid
-_PSYCOPG_TIMESTAMPTZ = postgres.adapters.get_loader(TIMESTAMPTZ, pq.Format.TEXT)
+# psycopg registers a text loader for each of its built-in types, timestamptz among them.
+_PSYCOPG_TIMESTAMPTZ = cast(
+    "type[adapt.Loader]", postgres.adapters.get_loader(TIMESTAMPTZ, pq.Format.TEXT)
+)
 
 
 class UtcTimestampLoader(adapt.Loader):
@@ -121,7 +124,7 @@ class UtcTimestampLoader(adapt.Loader):
 
     timezone = datetime.UTC  # what Django's cursors compare with the connection's
 
-    def __init__(self, oid: int, context: adapt.AdaptContext | None = None):
+    def __init__(self, oid: int, context: abc.AdaptContext | None = None) -> None:
         super().__init__(oid, context)
         # An instance attribute: psycopg's row loader calls it directly, no frame in between.
         self.load = _PSYCOPG_TIMESTAMPTZ(oid, context).load  # type: ignore[method-assign]

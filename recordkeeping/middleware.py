@@ -20,7 +20,7 @@ def request_id_of(request: HttpRequest) -> str:
     if not hasattr(request, "request_id"):
         offered = request.headers.get("X-Request-ID", "")
         request.request_id = offered if REQUEST_ID.match(offered) else uuid.uuid4().hex  # type: ignore[attr-defined]
-    return request.request_id  # type: ignore[attr-defined,no-any-return]
+    return request.request_id  # type: ignore[attr-defined]
 
 
 class RequestContextMiddleware(HistoryMiddleware):

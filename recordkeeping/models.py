@@ -9,6 +9,8 @@ rename nothing and migrate for nothing).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -110,7 +112,8 @@ class StaffAccount(User):
         verbose_name = "staff account"
 
 
-StaffAccountEvent = pghistory.create_event_model(
+# Event models are made at run time: mypy knows neither their fields nor their manager.
+StaffAccountEvent: type[Any] = pghistory.create_event_model(
     StaffAccount,
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
@@ -124,7 +127,8 @@ StaffAccountEvent = pghistory.create_event_model(
 )
 
 
-class StaffGroupMembership(User.groups.through):  # type: ignore[name-defined,misc]
+# The through model is made at run time, so mypy cannot take it as a base class.
+class StaffGroupMembership(User.groups.through):  # type: ignore[name-defined]
     """A staff account's membership of a group (a role): added (insert) or removed (delete)."""
 
     class Meta:
@@ -133,11 +137,13 @@ class StaffGroupMembership(User.groups.through):  # type: ignore[name-defined,mi
         verbose_name = "group membership"
 
 
-StaffGroupEvent = pghistory.create_event_model(
+StaffGroupEvent: type[Any] = pghistory.create_event_model(
     StaffGroupMembership,
     pghistory.InsertEvent(ADDED_TO_GROUP),
     pghistory.DeleteEvent(REMOVED_FROM_GROUP),
-    obj_field=None,  # a membership row is gone once removed; the event names user and group
+    # A membership row is gone once removed; the event names user and group. (pghistory
+    # documents None here, but its annotation leaves it out.)
+    obj_field=None,  # type: ignore[arg-type]
     model_name="StaffGroupEvent",
     append_only=True,
     level=pgtrigger.Statement,

@@ -57,7 +57,7 @@ SEE_SCHEDULING = {model: Grant(READ) for model in SCHEDULING_MODELS}
 MATRIX: dict[str, dict[str, Grant]] = {
     CLINICIAN: {model: Grant(EDIT) for model in CLINICAL_MODELS}
     | SEE_SCHEDULING
-    | {"patients.instrumentmcid": Grant(READ)},
+    | {"patients.instrumentmcid": Grant(READ), "stock.product": Grant(READ)},
     FRONT_DESK: {
         # Demographics, contact and reminder consent; no allergies or medication.
         "patients.patient": Grant(
@@ -85,8 +85,65 @@ MATRIX: dict[str, dict[str, Grant]] = {
     CLINIC_ADMIN: {model: Grant(READ) for model in CLINICAL_MODELS}
     | {"treatments.injectionsession": Grant(READ | {REASSIGN})}
     | SEE_SCHEDULING
-    | {"treatments.followuprule": Grant(EDIT), "patients.instrumentmcid": Grant(EDIT)},
+    | {"treatments.followuprule": Grant(EDIT), "patients.instrumentmcid": Grant(EDIT)}
+    # The product presets clinicians pick from (stock); the front desk has no use for them.
+    | {"stock.product": Grant(EDIT)},
 }
+
+
+# Patient-reported outcomes: clinicians and clinic admins read the answers and scores;
+# clinicians review a new problem a patient reports; the front desk sees who to call (an
+# invitation's time point and state, not the answers) and records the calls; the clinic admin
+# keeps the schedule of time points.
+QUESTIONNAIRE_TEXT = (
+    "questionnaires.questionnaire",
+    "questionnaires.item",
+    "questionnaires.option",
+    "questionnaires.scale",
+    "questionnaires.conversionrow",
+    "questionnaires.schedulepoint",
+)
+QUESTIONNAIRE_ANSWERS = (
+    "questionnaires.response",
+    "questionnaires.answer",
+    "questionnaires.scalescore",
+    "questionnaires.problemreport",
+    "questionnaires.invitation",
+    "questionnaires.invitationmessage",
+    "questionnaires.invitationcall",
+)
+INVITATION_CALL_FIELDS = RECORD_FIELDS | {
+    "patient",
+    "course",
+    "time_point",
+    "due_at",
+    "closes_at",
+    "status",
+    "messages_sent",
+    "sent_at",
+    "opened_at",
+    "completed_at",
+    "chase_from",
+}
+MATRIX[CLINICIAN] |= {model: Grant(READ) for model in QUESTIONNAIRE_TEXT + QUESTIONNAIRE_ANSWERS}
+MATRIX[CLINICIAN] |= {
+    "questionnaires.problemreport": Grant(READ | {CHANGE}),
+    "questionnaires.invitationcall": Grant(EDIT),
+}
+MATRIX[FRONT_DESK] |= {
+    "questionnaires.invitation": Grant(READ, INVITATION_CALL_FIELDS),
+    "questionnaires.invitationmessage": Grant(READ),
+    "questionnaires.invitationcall": Grant(EDIT),
+}
+MATRIX[CLINIC_ADMIN] |= {
+    model: Grant(READ) for model in QUESTIONNAIRE_TEXT + QUESTIONNAIRE_ANSWERS
+} | {"questionnaires.schedulepoint": Grant(EDIT)}
+
+
+# The waitlist: the front desk keeps it; clinicians and clinic admins read it.
+MATRIX[FRONT_DESK] |= {"treatments.waitlistentry": Grant(EDIT)}
+MATRIX[CLINICIAN] |= {"treatments.waitlistentry": Grant(READ)}
+MATRIX[CLINIC_ADMIN] |= {"treatments.waitlistentry": Grant(READ)}
 
 
 def label_of(model: type[models.Model] | models.Model) -> str:
@@ -180,6 +237,9 @@ REPORTS: dict[str, frozenset[str]] = {
     "serious-events": REVIEW,
     "activity": REVIEW,
     "courses-ended": REVIEW,
+    "attendance": REVIEW,
+    "waitlist-fills": REVIEW,
+    "prom-completion": REVIEW,
     "recall": REVIEW | {FRONT_DESK},
 }
 RECALL_CONTACT_COLUMNS = frozenset(

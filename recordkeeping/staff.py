@@ -18,11 +18,20 @@ from collections.abc import Iterable
 from typing import Any
 
 import pghistory
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group, User
+from django.core.exceptions import PermissionDenied
 from knox.models import AuthToken
 
 SUPERUSER = "superuser"
 FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
+def signed_in(user: User | AnonymousUser) -> User:
+    """The staff member a request is made by, for a service that records or checks who acts.
+    The role checks let only signed-in staff this far; anyone else is refused (403) here too."""
+    if isinstance(user, AnonymousUser):
+        raise PermissionDenied("Sign in first.")
+    return user
 
 
 def rights(

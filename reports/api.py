@@ -64,6 +64,31 @@ class ReportQuerySerializer(serializers.Serializer):
         return reports.ReportFilters(**data)
 
 
+class OutcomesQuerySerializer(ReportQuerySerializer):
+    patient_reported = serializers.ChoiceField(
+        choices=["true", "false"],
+        required=False,
+        help_text="true: only changes measured from patients' own answers (the baseline and "
+        "the reading both patient-reported scores); false: only the others.",
+    )
+
+    def filters(self) -> reports.ReportFilters:
+        chosen = self.validated_data.get("patient_reported")
+        return dataclasses.replace(
+            super().filters(), patient_reported=None if chosen is None else chosen == "true"
+        )
+
+
+class ScheduleQuerySerializer(ReportQuerySerializer):
+    """The bookings' and the waitlist's reports: by dates and clinician (their rows are not
+    tied to a course's treatment or condition)."""
+
+    # None takes the parent's field out (DRF); the stubs do not know it.
+    treatment = None  # type: ignore[assignment]
+    condition = None  # type: ignore[assignment]
+    body_region = None  # type: ignore[assignment]
+
+
 class RecallQuerySerializer(ReportQuerySerializer):
     lot_number = serializers.CharField(max_length=64)
 
@@ -108,9 +133,9 @@ class ReportView(APIView):
             )
         query = self.query_serializer(data=params)
         query.is_valid(raise_exception=True)
-        rows = self.run(query)
-        columns = [name for name in rows.columns if shown is None or name in shown]
-        rows = [{name: row[name] for name in columns} for row in rows]
+        report = self.run(query)
+        columns = [name for name in report.columns if shown is None or name in shown]
+        rows = [{name: row[name] for name in columns} for row in report]
         patients = {row["patient"] for row in rows if "patient" in row}
         audit.access_record(
             request=request, action=f"api.report.{self.name}", status=200, patient_ids=patients
@@ -166,7 +191,9 @@ REPORT_VIEWS = {
         "outcomes",
         lambda q: reports.outcomes(q.filters()),
         "Per instrument and time point: patients, courses, median change from baseline and "
-        "the share of responders (improvement reaching the MCID).",
+        "the share of responders (improvement reaching the MCID). `patient_reported=true` "
+        "limits it to changes measured from patients' own answers.",
+        OutcomesQuerySerializer,
     ),
     "safety": report(
         "safety",
@@ -187,6 +214,27 @@ REPORT_VIEWS = {
         "courses-ended",
         lambda q: reports.courses_ended(q.filters()),
         "Courses completed or stopped in the range, with the reasons for stopping.",
+    ),
+    "prom-completion": report(
+        "prom-completion",
+        lambda q: reports.prom_completion(q.filters()),
+        "Per treatment and time point: patient questionnaires due (date filters: the day they "
+        "were due), completed, missed and still open, and the share completed.",
+    ),
+    "attendance": report(
+        "attendance",
+        lambda q: reports.attendance(q.filters()),
+        "Per month and clinician, of the follow-ups booked in the range: bookings, no-shows and "
+        "their share of the visits that fell due, cancellations and late cancellations (within "
+        "LATE_CANCEL_HOURS of the start) and their share of the bookings.",
+        ScheduleQuerySerializer,
+    ),
+    "waitlist-fills": report(
+        "waitlist-fills",
+        lambda q: reports.waitlist_fills(q.filters()),
+        "Per month patients joined the waitlist: entries, booked from it, withdrawn, lapsed and "
+        "still waiting, the share booked and the median days to the booking.",
+        ScheduleQuerySerializer,
     ),
     "recall": report(
         "recall",

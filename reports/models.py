@@ -34,6 +34,10 @@ class CourseChange(models.Model):
     improvement = models.DecimalField(
         max_digits=6, decimal_places=1, help_text="The change in the instrument's better direction."
     )
+    patient_reported = models.BooleanField(
+        default=False,
+        help_text="The baseline and the reading both scored from the patient's own answers.",
+    )
 
     class Meta:
         app_label = "clinic"

@@ -19,8 +19,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
-TIME_POINT_ORDER = ["2w", "6w", "3m", "6m", "12m"]
+TIME_POINT_ORDER = ["2w", "6w", "3m", "6m", "12m", "24m"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class ReportFilters:
     condition: str | None = None  # an ICD-10 code
     body_region: str | None = None
     clinician: int | None = None
+    # Outcomes only: True keeps the changes measured from patients' own answers alone.
+    patient_reported: bool | None = None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -40,6 +43,7 @@ class ReportFilters:
             "condition": self.condition,
             "body_region": self.body_region,
             "clinician": self.clinician,
+            "patient_reported": self.patient_reported,
             "tz": settings.TIME_ZONE,
         }
 
@@ -102,6 +106,8 @@ _CHANGES = f"""
           WHERE s.course_id = ch.course_id AND s.clinician_id = %(clinician)s::bigint))
       AND (%(date_from)s::date IS NULL OR ch.measured_on >= %(date_from)s::date)
       AND (%(date_to)s::date IS NULL OR ch.measured_on <= %(date_to)s::date)
+      AND (%(patient_reported)s::boolean IS NULL
+           OR ch.patient_reported = %(patient_reported)s::boolean)
 """
 
 
@@ -269,3 +275,103 @@ def recall(*, lot_number: str, filters: ReportFilters) -> Rows:
         ORDER BY p.family_name, p.given_name, s.performed_at
     """
     return _rows(sql, filters.params() | {"lot": lot_number.strip()})
+
+
+def prom_completion(filters: ReportFilters, *, now: datetime.datetime | None = None) -> Rows:
+    """Per treatment and time point: questionnaires due (sent or to be called; the date filters
+    select by the day they were due), completed, missed and still open, and the share
+    completed. Cancelled invitations (no longer in a course's schedule) are left out."""
+    sql = f"""
+        WITH {_COURSES}
+        SELECT c.planned_treatment AS treatment, i.time_point, count(*) AS due,
+               count(*) FILTER (WHERE i.status = 'completed') AS completed,
+               count(*) FILTER (WHERE i.status = 'missed') AS missed,
+               count(*) FILTER (WHERE i.status IN ('planned', 'sent', 'opened')) AS still_open,
+               round(100.0 * count(*) FILTER (WHERE i.status = 'completed') / count(*), 1)
+                   AS completion_pct
+        FROM questionnaires_invitation i JOIN courses c ON c.id = i.course_id
+        WHERE i.status <> 'cancelled' AND i.due_at <= %(now)s
+          AND (%(date_from)s::date IS NULL
+               OR i.due_at >= (%(date_from)s::date)::timestamp AT TIME ZONE %(tz)s)
+          AND (%(date_to)s::date IS NULL
+               OR i.due_at < (%(date_to)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
+        GROUP BY 1, 2
+        ORDER BY 1, array_position(%(order)s::text[], i.time_point)
+    """
+    order = ["baseline", *TIME_POINT_ORDER]
+    return _rows(sql, filters.params() | {"now": now or timezone.now(), "order": order})
+
+
+def attendance(filters: ReportFilters) -> Rows:
+    """Per month and clinician, of the follow-ups booked to start in the range (proposals left
+    out): bookings, no-shows and their share of the visits that fell due (attended or missed),
+    cancellations, and late ones (within ``LATE_CANCEL_HOURS`` of the start, by anyone) and
+    their share of the bookings."""
+    sql = """
+        WITH booked AS (
+            SELECT f.clinician_id, f.status,
+                   date_trunc('month', f.starts_at AT TIME ZONE %(tz)s) AS month,
+                   f.status = 'cancelled' AND f.cancelled_at IS NOT NULL
+                       AND f.cancelled_at > f.starts_at - make_interval(hours => %(late)s)
+                       AS late
+            FROM treatments_followup f
+            WHERE f.status <> 'proposed'
+              AND (%(date_from)s::date IS NULL
+                   OR f.starts_at >= (%(date_from)s::date)::timestamp AT TIME ZONE %(tz)s)
+              AND (%(date_to)s::date IS NULL
+                   OR f.starts_at < (%(date_to)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
+              AND (%(clinician)s::bigint IS NULL OR f.clinician_id = %(clinician)s::bigint)
+        ),
+        counted AS (
+            SELECT month, clinician_id, count(*) AS bookings,
+                   count(*) FILTER (WHERE status IN ('checked_in', 'completed', 'no_show'))
+                       AS fell_due,
+                   count(*) FILTER (WHERE status = 'no_show') AS no_shows,
+                   count(*) FILTER (WHERE status = 'cancelled') AS cancellations,
+                   count(*) FILTER (WHERE late) AS late_cancellations
+            FROM booked GROUP BY 1, 2
+        )
+        SELECT to_char(c.month, 'YYYY-MM') AS month, c.clinician_id AS clinician,
+               coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.username)
+                   AS clinician_name,
+               c.bookings, c.no_shows,
+               round(100.0 * c.no_shows / nullif(c.fell_due, 0), 1) AS no_show_pct,
+               c.cancellations, c.late_cancellations,
+               round(100.0 * c.late_cancellations / c.bookings, 1) AS late_cancel_pct
+        FROM counted c JOIN auth_user u ON u.id = c.clinician_id
+        ORDER BY c.month, clinician_name
+    """
+    return _rows(sql, filters.params() | {"late": settings.LATE_CANCEL_HOURS})
+
+
+def waitlist_fills(filters: ReportFilters, *, today: datetime.date | None = None) -> Rows:
+    """Per month patients were put on the waitlist (the date filters select by that day):
+    entries, those booked from it, withdrawn, lapsed (their last day passed unbooked) and still
+    waiting, the share booked and the median days from joining the list to being booked.
+    ``clinician`` keeps the entries for that clinician or booked with them."""
+    sql = """
+        WITH entries AS (
+            SELECT w.status, w.latest,
+                   date_trunc('month', w.created_at AT TIME ZONE %(tz)s) AS month,
+                   extract(epoch FROM f.created_at - w.created_at) / 86400 AS days_to_booking
+            FROM treatments_waitlistentry w
+            LEFT JOIN treatments_followup f ON f.id = w.follow_up_id
+            WHERE (%(date_from)s::date IS NULL
+                   OR w.created_at >= (%(date_from)s::date)::timestamp AT TIME ZONE %(tz)s)
+              AND (%(date_to)s::date IS NULL
+                   OR w.created_at < (%(date_to)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
+              AND (%(clinician)s::bigint IS NULL OR w.clinician_id = %(clinician)s::bigint
+                   OR f.clinician_id = %(clinician)s::bigint)
+        )
+        SELECT to_char(month, 'YYYY-MM') AS month, count(*) AS entries,
+               count(*) FILTER (WHERE status = 'booked') AS booked,
+               count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
+               count(*) FILTER (WHERE status = 'waiting' AND latest < %(today)s) AS lapsed,
+               count(*) FILTER (WHERE status = 'waiting' AND latest >= %(today)s) AS waiting,
+               round(100.0 * count(*) FILTER (WHERE status = 'booked') / count(*), 1)
+                   AS booked_pct,
+               round((percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_booking))::numeric, 1)
+                   AS median_days_to_booking
+        FROM entries GROUP BY month ORDER BY month
+    """
+    return _rows(sql, filters.params() | {"today": today or timezone.localdate()})

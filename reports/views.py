@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -77,10 +78,12 @@ class ReportFilterForm(forms.Form):
         required=False,
         empty_label="All clinicians",
     )
+    patient_reported = forms.BooleanField(required=False, label="Outcomes: patient-reported only")
     lot_number = forms.CharField(required=False, max_length=64, label="Recall: lot number")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", "The range ends before it starts.")
         return data
@@ -94,6 +97,7 @@ class ReportFilterForm(forms.Form):
             condition=(data.get("condition") or "").strip().upper() or None,
             body_region=data.get("body_region") or None,
             clinician=data["clinician"].pk if data.get("clinician") else None,
+            patient_reported=True if data.get("patient_reported") else None,
         )
 
 
@@ -107,13 +111,16 @@ def reports_page(request: HttpRequest) -> HttpResponse:
         filters = dataclasses.replace(filters, treatment=None, condition=None, body_region=None)
         for name in RECALL_CLINICAL_FILTERS:
             form.fields.pop(name, None)
-    query = {k: v for k, v in request.GET.items() if v and k != "lot_number"}
+    query = {k: v for k, v in request.GET.dict().items() if v and k != "lot_number"}
     if "condition" in query:
         query["condition"] = query["condition"].strip().upper()
+    if "patient_reported" in query:
+        query["patient_reported"] = "true"  # the API's spelling of the ticked box
     patients: set[int] = set()  # whose records the page shows, for the access log
     context: dict[str, Any] = {
         **admin.site.each_context(request),
         "title": "Reports",
+        "late_cancel_hours": settings.LATE_CANCEL_HOURS,
         "form": form,
         "allowed": allowed,
         "csv_query": urlencode({**query, "format": "csv"}),
@@ -124,6 +131,10 @@ def reports_page(request: HttpRequest) -> HttpResponse:
         outcomes = reports.outcomes(filters)
         context["outcomes"] = readable(outcomes)
         context["outcome_chart"] = outcome_chart(outcomes)
+    if "prom-completion" in allowed:
+        completion = reports.prom_completion(filters)
+        context["completion"] = readable(completion)
+        context["completion_chart"] = completion_chart(completion)
     if "safety" in allowed:
         safety = reports.safety(filters)
         context["safety"] = readable(safety)
@@ -134,9 +145,19 @@ def reports_page(request: HttpRequest) -> HttpResponse:
     if "activity" in allowed:
         context["activity"] = reports.activity(filters)
         context["courses_ended"] = readable(reports.courses_ended(filters))
+    if "attendance" in allowed:
+        # Bookings and the waitlist are not a course's: only the dates and clinician apply.
+        schedule_filters = dataclasses.replace(
+            filters, treatment=None, condition=None, body_region=None
+        )
+        context["attendance"] = reports.attendance(schedule_filters)
+    if "waitlist-fills" in allowed:
+        context["waitlist_fills"] = reports.waitlist_fills(
+            dataclasses.replace(filters, treatment=None, condition=None, body_region=None)
+        )
     lot = form.cleaned_data.get("lot_number", "").strip() if form.is_valid() else ""
     if lot and "recall" in allowed:
-        rows = reports.recall(lot_number=lot, filters=filters)
+        rows: list[dict[str, Any]] = reports.recall(lot_number=lot, filters=filters)
         columns = report_columns(request.user, "recall")
         if columns is not None:
             rows = [{k: v for k, v in row.items() if k in columns} for row in rows]
@@ -163,10 +184,16 @@ def page_sections(context: dict[str, Any]) -> list[tuple[str, str, str]]:
         sections.append(("recall", f"Recall of lot {context['lot']}", patients))
     if "outcomes" in context:
         sections.append(("outcomes", "Outcomes", ""))
+    if "completion" in context:
+        sections.append(("completion", "Questionnaires completed", ""))
     if "safety" in context:
         events = len(context["serious_events"])
         sections.append(("safety", "Safety", ""))
         sections.append(("serious", "Serious events", f"{events}"))
+    if "attendance" in context:
+        sections.append(("attendance", "No-shows and late cancellations", ""))
+    if "waitlist_fills" in context:
+        sections.append(("waitlist-fills", "Waitlist", ""))
     if "activity" in context:
         sections.append(("activity", "Activity", ""))
         sections.append(("courses-ended", "Courses completed or stopped", ""))
@@ -242,5 +269,21 @@ def safety_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "datasets": [
             {"label": f"Grade {grade}", "data": [round(values[t], 2) for t in treatments]}
             for grade, values in sorted(per_grade.items())
+        ],
+    }
+
+
+def completion_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The share of patient questionnaires completed per time point, one line per treatment."""
+    points = [p for p in TimePoint.values if p not in (TimePoint.WEEK_2, TimePoint.OTHER)]
+    series: dict[str, dict[str, float]] = defaultdict(dict)
+    for row in rows:
+        series[row["treatment"]][row["time_point"]] = float(row["completion_pct"])
+    names = LABELS["treatment"]
+    return {
+        "labels": [TIME_POINT_NAMES[p] for p in points],
+        "datasets": [
+            {"label": names.get(code, code), "data": [values.get(p) for p in points]}
+            for code, values in sorted(series.items())
         ],
     }

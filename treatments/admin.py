@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -25,6 +26,7 @@ from recordkeeping.admin import ClinicalInline, ClinicalModelAdmin, LoadedChoice
 from recordkeeping.errors import Clash
 from recordkeeping.permissions import CHANGE, allowed, clinicians
 from recordkeeping.roles import CLINICIAN
+from recordkeeping.staff import signed_in
 from treatments import selectors, services
 from treatments.forms import (
     NumberedFormSet,
@@ -52,7 +54,6 @@ from treatments.models import (
 )
 from treatments.selectors import TREATMENT_INJECTATES, sessions_given
 from treatments.serializers import EARLIEST, LATEST
-from treatments.services.follow_ups import TRANSITIONS
 from treatments.views import calendar_feed_url
 
 ADMIN_CANCEL_REASON = "Cancelled in the admin."
@@ -70,8 +71,9 @@ class TreatmentKindFilter(admin.SimpleListFilter):
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[InjectionSession]
     ) -> QuerySet[InjectionSession]:
-        if self.value() in TREATMENT_INJECTATES:
-            return sessions_given(queryset, treatment=self.value())
+        treatment = self.value()
+        if treatment is not None and treatment in TREATMENT_INJECTATES:
+            return sessions_given(queryset, treatment=treatment)
         return queryset
 
 
@@ -233,7 +235,7 @@ class SideEffectInline(ClinicalInline, admin.StackedInline):
     @admin.display(description="Site no.")
     def site_line(self, side_effect: SideEffect) -> int | None:
         """The number shown once the row is read-only (see SiteInline.injectate_line)."""
-        return side_effect.site.line if side_effect.site_id else None
+        return side_effect.site.line if side_effect.site else None
 
 
 class AddendumInline(ClinicalInline, admin.TabularInline):
@@ -295,7 +297,7 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if is_signed(obj):  # the signed record is final: shown, not editable
-            return [field for _, options in self.fieldsets for field in options["fields"]]
+            return flatten_fieldsets(self.fieldsets or ())
         if obj is not None and obj.clinician_id != request.user.pk:
             # A colleague's session stays theirs (a clinic admin reassigns it, with a reason).
             return [*self.readonly_fields, "clinician"]
@@ -312,7 +314,7 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
         super().save_model(request, obj, form, change)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = {"performed_at": timezone.now(), "clinician": request.user.pk}
+        initial: dict[str, Any] = {"performed_at": timezone.now(), "clinician": request.user.pk}
         initial.update(super().get_changeform_initial_data(request))
         return initial
 
@@ -340,7 +342,7 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
             formset.new_objects = [
                 services.addendum_add(
                     session=form.instance,
-                    author=request.user,
+                    author=signed_in(request.user),
                     text=addendum_form.cleaned_data["text"],
                 )
                 for addendum_form in formset.forms
@@ -367,7 +369,7 @@ class InjectionSessionAdmin(ClinicalModelAdmin):
         self.run_service(
             request,
             queryset,
-            lambda s: services.session_sign(session=s, clinician=request.user),
+            lambda s: services.session_sign(session=s, clinician=signed_in(request.user)),
             "Signed",
         )
 
@@ -421,7 +423,7 @@ AGENDA_MOVES = [
     (FollowUpStatus.NO_SHOW, "No-show"),
     (FollowUpStatus.CANCELLED, "Cancel"),
 ]
-DONE = {
+DONE: dict[str, str] = {
     FollowUpStatus.SCHEDULED: "Booked",
     FollowUpStatus.CONFIRMED: "Confirmed",
     FollowUpStatus.CHECKED_IN: "Checked in",
@@ -459,13 +461,7 @@ def _keeps_a_calendar(user: Any) -> bool:
 def _offered(follow_up: FollowUp, to: str, now: datetime.datetime) -> bool:
     """Whether the agenda offers a move: those the status allows, check-in on the day and a
     no-show once the start has passed (the service refuses the others; no button for them)."""
-    if follow_up.status not in TRANSITIONS[to]:
-        return False
-    if to == FollowUpStatus.CHECKED_IN:
-        return timezone.localdate(follow_up.starts_at) == timezone.localdate(now)
-    if to == FollowUpStatus.NO_SHOW:
-        return follow_up.starts_at <= now
-    return True
+    return to in services.follow_up_moves_offered(follow_up=follow_up, now=now)
 
 
 @admin.register(FollowUp)
@@ -483,9 +479,12 @@ class FollowUpAdmin(ClinicalModelAdmin):
         agenda = self.admin_site.admin_view(self.agenda_view)
         return [path("agenda/", agenda, name="treatments_followup_agenda"), *super().get_urls()]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
-        status = form.base_fields.get("status")
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # The model field has choices, so its form field is a ChoiceField.
+        status = cast("forms.ChoiceField | None", form.base_fields.get("status"))
         if status is None:  # a role that only reads
             return form
         if obj is None:  # a new booking starts at the start
@@ -513,7 +512,7 @@ class FollowUpAdmin(ClinicalModelAdmin):
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """The agenda's free slots link here with ``clinician``, ``starts_at`` and ``ends_at``."""
-        initial = super().get_changeform_initial_data(request)
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)
         for name in ("starts_at", "ends_at"):
             if isinstance(initial.get(name), str):
                 moment = parse_datetime(initial[name])
@@ -595,7 +594,7 @@ class FollowUpAdmin(ClinicalModelAdmin):
             if not _keeps_a_calendar(request.user):
                 raise PermissionDenied
             url = request.build_absolute_uri(
-                calendar_feed_url(services.calendar_feed_issue(clinician=request.user))
+                calendar_feed_url(services.calendar_feed_issue(clinician=signed_in(request.user)))
             )
             self.message_user(
                 request,
@@ -633,8 +632,7 @@ class FollowUpRuleAdmin(ClinicalModelAdmin):
 
 class DeliveryInline(ClinicalInline, admin.TabularInline):
     model = ReminderDelivery
-    fields = ["at", "attempt", "channel", "outcome", "reason", "key"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "attempt", "channel", "outcome", "reason", "key")
     extra = 0
     can_delete = False
 
@@ -661,7 +659,7 @@ class ReminderAdmin(ClinicalModelAdmin):
     ]
     inlines = [DeliveryInline]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -677,7 +675,7 @@ class InjectateAdmin(ClinicalModelAdmin):
     search_fields = ["=lot_number", "product_name"]
     list_select_related = ["session"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -741,8 +739,12 @@ class CourseInline(ClinicalInline, admin.TabularInline):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "condition":
-            patient_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = Condition.objects.filter(patient_id=patient_id)
+            match = request.resolver_match
+            patient_id = match.kwargs.get("object_id") if match else None
+            if patient_id:
+                kwargs["queryset"] = Condition.objects.filter(patient_id=patient_id)
+            else:  # a patient being added has no conditions yet
+                kwargs["queryset"] = Condition.objects.none()
             kwargs["form_class"] = LoadedChoiceField  # the patient's conditions, read once
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -14,7 +14,9 @@ from rest_framework.views import APIView
 
 import patients.api
 from recordkeeping.api.base import RecordViewSet
+from recordkeeping.api.pagination import ClinicCursorPagination
 from recordkeeping.permissions import REASSIGN, VIEW, allowed
+from recordkeeping.staff import signed_in
 from treatments import selectors, services
 from treatments.filters import CourseFilter, FollowUpFilter, SessionFilter, SideEffectFilter
 from treatments.models import (
@@ -89,7 +91,8 @@ class CourseViewSet(RecordViewSet):
     @action(detail=False, methods=["get"], permission_action=VIEW, filter_backends=[])
     def overdue(self, request: Request) -> Response:
         """Active courses whose next session is overdue and not booked, most overdue first."""
-        query = OverdueQuerySerializer(data=self.paginator.other_parameters(request))
+        paginator = cast(ClinicCursorPagination, self.paginator)  # the API's own (settings)
+        query = OverdueQuerySerializer(data=paginator.other_parameters(request))
         query.is_valid(raise_exception=True)
         on = query.validated_data.get("on") or timezone.localdate()
         courses = selectors.courses_overdue(on=on)
@@ -118,7 +121,7 @@ class SessionViewSet(RecordViewSet):
     def sign(self, request: Request, pk: str | None = None) -> Response:
         """Sign a completed session (its own clinician). A signed session never changes:
         corrections are addenda."""
-        services.session_sign(session=self.get_object(), clinician=request.user)
+        services.session_sign(session=self.get_object(), clinician=signed_in(request.user))
         return self.respond_with(self.get_object())
 
     @extend_schema(request=AddendumSerializer, responses={201: AddendumSerializer})
@@ -128,7 +131,9 @@ class SessionViewSet(RecordViewSet):
         body = AddendumSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         addendum = services.addendum_add(
-            session=self.get_object(), author=request.user, text=body.validated_data["text"]
+            session=self.get_object(),
+            author=signed_in(request.user),
+            text=body.validated_data["text"],
         )
         return Response(AddendumSerializer(addendum).data, status=201)
 
@@ -284,6 +289,6 @@ class CalendarFeedView(APIView):
 
     @extend_schema(request=None, responses={201: CalendarFeedSerializer})
     def post(self, request: Request) -> Response:
-        secret = services.calendar_feed_issue(clinician=request.user)
+        secret = services.calendar_feed_issue(clinician=signed_in(request.user))
         url = request.build_absolute_uri(calendar_feed_url(secret))
         return Response(CalendarFeedSerializer({"url": url}).data, status=201)

@@ -6,7 +6,7 @@ effect its site, by that number, so all of them can be entered before any is sav
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db import models
@@ -22,7 +22,7 @@ class RegisteredFormSet(LoadedRowsFormSet):
     def __init__(self, *args: Any, registry: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.registry = registry if registry is not None else {}
-        self.registry[self.prefix] = self
+        self.registry[cast(str, self.prefix)] = self  # set by the formset's __init__
 
     def kept_forms(self) -> list[forms.ModelForm]:
         """The forms whose rows will exist after this save."""
@@ -30,7 +30,8 @@ class RegisteredFormSet(LoadedRowsFormSet):
         return [
             form
             for form in self.forms
-            if not (self.can_delete and self._should_delete_form(form))
+            # Django's own test for a deleted row; private, so the stubs leave it out.
+            if not (self.can_delete and self._should_delete_form(form))  # type: ignore[attr-defined]
             and (form.instance.pk is not None or form.has_changed())
         ]
 
@@ -59,13 +60,14 @@ class ReferencingFormSet(RegisteredFormSet):
     """Rows that point at a numbered row of another formset on the page."""
 
     target_prefix: str
-    target_model: type[models.Model]
+    target_model: type[Injectate] | type[InjectionSite]
     link_field: str  # the model's foreign key, e.g. "injectate"
     number_field: str  # the form's field holding the target's number, e.g. "injectate_line"
 
     def __init__(self, *args: Any, queryset: Any = None, **kwargs: Any) -> None:
         # Every row shows its target's number: load the targets with the rows, in one query.
-        rows = queryset if queryset is not None else self.model._default_manager.all()
+        model = cast("type[models.Model]", self.model)  # inlineformset_factory sets it
+        rows = queryset if queryset is not None else model._default_manager.all()
         super().__init__(*args, queryset=rows.select_related(self.link_field), **kwargs)
 
     def clean(self) -> None:

@@ -9,6 +9,7 @@ provider that accepts one (most do, as a client reference) can drop a repeated m
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -27,12 +28,23 @@ class SmsBackend(Protocol):
     def send(self, *, to: str, body: str, key: str) -> None: ...
 
 
+# The answer link a reminder carries: an address with a secret, and nothing about the patient.
+LINK = re.compile(r"https?://\S+")
+
+
 class LoggingSmsBackend:
     """Writes text messages to the log instead of sending them: the default until a provider is
-    configured. The log line holds the key and the length, not the number or the text."""
+    configured. The log line holds the key, the length and the message's answer link (so the
+    patient's side can be tried locally), not the number or the text."""
 
     def send(self, *, to: str, body: str, key: str) -> None:
-        logger.info("SMS %s (%d characters) handed to the logging backend", key, len(body))
+        link = LINK.search(body)
+        logger.info(
+            "SMS %s (%d characters) handed to the logging backend; answer link: %s",
+            key,
+            len(body),
+            link.group(0) if link else "none",
+        )
 
 
 @dataclass(frozen=True)

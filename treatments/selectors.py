@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import (
+    Case,
     Count,
     DateField,
     Exists,
@@ -16,6 +17,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    When,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -242,3 +244,40 @@ def patient_score_series(*, patient: Patient) -> dict[str, Any]:
         ],
         "sessions": [_epoch_ms(performed_at) for performed_at, _ in sessions],
     }
+
+
+def patient_courses(*, patient: Patient) -> QuerySet[TreatmentCourse]:
+    """A patient's courses with their condition, active first then newest, each annotated with
+    ``sessions_done`` (completed sessions), ``last_session_on`` and ``next_due`` (one interval
+    after the last completed session, or the start date; as courses_overdue counts it)."""
+    completed = Q(sessions__status=SessionStatus.COMPLETED)
+    last_session_day = TruncDate("sessions__performed_at", tzinfo=timezone.get_current_timezone())
+    return (
+        TreatmentCourse.objects.filter(patient=patient)
+        .select_related("condition")
+        .annotate(
+            sessions_done=Count("sessions", filter=completed),
+            last_session_on=Max(last_session_day, filter=completed),
+        )
+        .annotate(
+            next_due=Coalesce(
+                ExpressionWrapper(
+                    F("last_session_on") + F("planned_interval_weeks") * 7,
+                    output_field=DateField(),
+                ),
+                F("start_date"),
+            )
+        )
+        .order_by(Case(When(status=CourseStatus.ACTIVE, then=0), default=1), "-start_date", "-id")
+    )
+
+
+def course_last_completed_session(*, course: TreatmentCourse) -> InjectionSession | None:
+    """The course's most recent completed session with its injectates and sites: what
+    "repeat last session" copies."""
+    return (
+        course.sessions.filter(status=SessionStatus.COMPLETED)
+        .order_by("-performed_at", "-id")
+        .with_parts()
+        .first()
+    )

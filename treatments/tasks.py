@@ -27,6 +27,7 @@ def nightly_follow_ups() -> dict[str, int]:
     start_of_today = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
     no_shows = services.follow_ups_mark_no_show(before=start_of_today)
     planned = services.reminders_plan_upcoming(days=3)
+    services.answer_page_hits_clear(before=timezone.now())
     overdue = list(selectors.courses_overdue(on=today).values_list("id", flat=True))
     logger.info(
         "Nightly: %d no-shows marked; reminders planned again for %d bookings; "

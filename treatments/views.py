@@ -15,7 +15,7 @@ from icalendar import Calendar, Event
 
 from recordkeeping import audit
 from treatments.models import BOOKED, CalendarFeed, FollowUp, FollowUpKind, FollowUpStatus
-from treatments.services.calendar import secret_digest
+from treatments.services.calendar import event_uid, secret_digest
 
 SHOWN = (*BOOKED, FollowUpStatus.CHECKED_IN)
 
@@ -52,7 +52,7 @@ def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
         patient = follow_up.patient
         what = "Phone call" if follow_up.kind == FollowUpKind.PHONE_CALL else "Appointment"
         event = Event()
-        event.add("uid", f"follow-up-{follow_up.pk}@{request.get_host()}")
+        event.add("uid", event_uid(follow_up))
         event.add("dtstamp", follow_up.updated_at)
         event.add("dtstart", follow_up.starts_at)
         event.add("dtend", follow_up.ends_at)

@@ -6,14 +6,24 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django_htmx.middleware import HtmxDetails
 
 from recordkeeping.permissions import roles_of
 from recordkeeping.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
 
 View = Callable[..., HttpResponse]
+
+
+class Request(HttpRequest):
+    """A request as the workspace's views see it: from signed-in staff (``for_roles``), with
+    django-htmx's ``htmx`` details."""
+
+    htmx: HtmxDetails
+    user: User
 
 
 def for_roles(*roles: str) -> Callable[[View], View]:
@@ -48,7 +58,7 @@ def landing(user: Any) -> str:
     if CLINICIAN in held:
         return "workspace:today"
     if FRONT_DESK in held:
-        return "workspace:today"
+        return "workspace:desk"
     if CLINIC_ADMIN in held or user.is_superuser:
         return "admin:index"
     return "workspace:today"

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from patients.models import Patient
 from patients.selectors import patients_matching
 from recordkeeping import audit
 from recordkeeping.permissions import roles_of
 from recordkeeping.roles import CLINICIAN
 from treatments import selectors
 from treatments.models import InjectionSession
-from workspace.access import clinicians_only, desk_and_clinicians, landing
+from workspace.access import Request, desk_and_clinicians, landing
 
 
 class LoginView(auth_views.LoginView):
@@ -26,7 +25,7 @@ class LoginView(auth_views.LoginView):
         return reverse(landing(self.request.user))
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: Request) -> HttpResponse:
     """``/``: the signed-in person's own start (clinic admins: the admin)."""
     if not request.user.is_authenticated:
         return redirect("workspace:login")
@@ -34,7 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @desk_and_clinicians
-def today(request: HttpRequest) -> HttpResponse:
+def today(request: Request) -> HttpResponse:
     """The day: a clinician's own bookings and sessions; the front desk's, everyone's bookings."""
     day = timezone.localdate()
     mine = CLINICIAN in roles_of(request.user)
@@ -60,7 +59,7 @@ def today(request: HttpRequest) -> HttpResponse:
 
 
 @desk_and_clinicians
-def patient_search(request: HttpRequest) -> HttpResponse:
+def patient_search(request: Request) -> HttpResponse:
     """Patients by MRN, name or date of birth; htmx asks for the results alone as one types."""
     text = request.GET.get("q", "").strip()[:100]
     patients = list(patients_matching(text=text)) if text else []
@@ -70,11 +69,3 @@ def patient_search(request: HttpRequest) -> HttpResponse:
         )
     template = "workspace/search.html#results" if request.htmx else "workspace/search.html"
     return render(request, template, {"q": text, "patients": patients})
-
-
-@clinicians_only
-def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
-    """A patient's chart, read at a glance."""
-    patient = get_object_or_404(Patient, pk=patient_id)
-    audit.access_record(request=request, action="workspace.chart", status=200, records=[patient])
-    return render(request, "workspace/chart.html", {"patient": patient})

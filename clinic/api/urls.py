@@ -5,7 +5,14 @@ from rest_framework.routers import DefaultRouter
 
 # Each resource as the highest floor that knows it serves it: a patient with its timeline
 # (treatments) and FHIR Bundle (fhir), a course with its responses (reports).
-from interop.api import FhirExportFileView, FhirExportsView, FhirExportView, PatientViewSet
+from interop.api import (
+    BulkExportKickOffView,
+    BulkExportStatusView,
+    FhirExportFileView,
+    FhirExportsView,
+    FhirExportView,
+    PatientViewSet,
+)
 from patients.api import ConditionViewSet, OutcomeScoreViewSet
 from recordkeeping.api.auth import TokenView
 from reports.api import REPORT_VIEWS, CourseViewSet
@@ -27,6 +34,9 @@ urlpatterns = [
         path(f"reports/{name}/", view.as_view(), name=f"report-{name}")
         for name, view in REPORT_VIEWS.items()
     ),
+    # FHIR Bulk Data Access: [base] is /api/v1/fhir (interop.api).
+    path("fhir/$export", BulkExportKickOffView.as_view(), name="fhir-bulk-export"),
+    path("fhir/$export-status/<str:pk>", BulkExportStatusView.as_view(), name="fhir-bulk-status"),
     path("fhir-exports/", FhirExportsView.as_view(), name="fhir-exports"),
     path("fhir-exports/<uuid:pk>/", FhirExportView.as_view(), name="fhir-export"),
     path(

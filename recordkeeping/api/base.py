@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import datetime
 import hashlib
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -48,7 +49,8 @@ def _writer(field: serializers.Field) -> tuple[type | None, Any]:
     """How a plain field's value is written: (a type kept as it is, a function for the rest)."""
     method = type(field).to_representation
     if (
-        method is serializers.DateTimeField.to_representation
+        isinstance(field, serializers.DateTimeField)
+        and method is serializers.DateTimeField.to_representation
         and getattr(field, "format", api_settings.DATETIME_FORMAT).lower() == ISO_8601
         and not hasattr(field, "timezone")
     ):
@@ -83,18 +85,19 @@ class DirectReadMixin:
         columns = {f.name: f for f in self.Meta.model._meta.concrete_fields}  # type: ignore[attr-defined]
         plan: list[tuple[str, str | None, type | None, Any]] = []
         for field in self._readable_fields:  # type: ignore[attr-defined]
+            name: str = field.field_name  # set when the field was bound to the serializer
             column = columns.get(field.source) if len(field.source_attrs) == 1 else None
             if column is None:
-                plan.append((field.field_name, None, None, field))
+                plan.append((name, None, None, field))
             elif column.is_relation and type(field) is serializers.PrimaryKeyRelatedField:
                 if field.pk_field is None:
-                    plan.append((field.field_name, column.attname, object, None))
+                    plan.append((name, column.attname, object, None))
                 else:
-                    plan.append((field.field_name, None, None, field))
+                    plan.append((name, None, None, field))
             elif not column.is_relation and isinstance(field, _PLAIN_FIELDS):
-                plan.append((field.field_name, column.attname, *_writer(field)))
+                plan.append((name, column.attname, *_writer(field)))
             else:
-                plan.append((field.field_name, None, None, field))
+                plan.append((name, None, None, field))
         return plan
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
@@ -138,7 +141,8 @@ class RoleFieldsMixin(DirectReadMixin):
     of a model the role may not see are left out whole."""
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        fields = _fields_of(self, super().get_fields)
+        # A mixin: the serializer after it in the class's MRO has get_fields.
+        fields = _fields_of(self, super().get_fields)  # type: ignore[misc]
         request = self.context.get("request")  # type: ignore[attr-defined]
         view = self.context.get("view")  # type: ignore[attr-defined]
         if request is None or getattr(view, "swagger_fake_view", False):
@@ -174,7 +178,8 @@ class ModelCleanSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.Model
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # Validate a copy: the stored record is only changed by save().
-        instance = copy.copy(self.instance) if self.instance is not None else self.Meta.model()
+        model: type[models.Model] = self.Meta.model
+        instance = copy.copy(self.instance) if self.instance is not None else model()
         for name, value in attrs.items():
             setattr(instance, name, value)
         try:
@@ -188,13 +193,14 @@ class ModelCleanSerializer(RoleFieldsMixin, StrictFieldsMixin, serializers.Model
     def clean_exclude(self) -> list[str]:
         """Model fields the client does not write are left to the model's defaults."""
         writable = {name for name, field in self.fields.items() if not field.read_only}
-        return [f.name for f in self.Meta.model._meta.fields if f.name not in writable]
+        model: type[models.Model] = self.Meta.model
+        return [f.name for f in model._meta.fields if f.name not in writable]
 
     def create(self, validated_data: dict[str, Any]) -> models.Model:
         with transaction.atomic():
             return super().create(validated_data)
 
-    def update(self, instance: models.Model, validated_data: dict[str, Any]) -> models.Model:
+    def update(self, instance: Any, validated_data: dict[str, Any]) -> models.Model:
         with transaction.atomic():
             return super().update(instance, validated_data)
 
@@ -209,7 +215,7 @@ class ETagMixin:
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()  # type: ignore[attr-defined]
-        self.read_records = [instance]
+        self.read_records: Sequence[models.Model] | None = [instance]
         response = Response(self.get_serializer(instance).data)  # type: ignore[attr-defined]
         response["ETag"] = etag_of(instance)
         return response
@@ -233,7 +239,8 @@ class ETagMixin:
     def reread(self, serializer: serializers.BaseSerializer) -> None:
         """Answer a write with the record as a read gives it: through the view's queryset, whose
         joins and prefetches load nested rows at once (not a query per row)."""
-        fresh = self.get_queryset().filter(pk=serializer.instance.pk).first()  # type: ignore[attr-defined]
+        saved = cast(models.Model, serializer.instance)  # save() has just set it
+        fresh = self.get_queryset().filter(pk=saved.pk).first()  # type: ignore[attr-defined]
         if fresh is not None:
             serializer.instance = fresh
 
@@ -248,8 +255,9 @@ class ETagMixin:
         response["ETag"] = etag_of(instance)
         return response
 
-    def check_writable(self, instance: models.Model) -> None:
-        """Refuse (raise) when the record is final; by default every record may change."""
+    def check_writable(self, instance: Any) -> None:
+        """Refuse (raise) when the record (of the viewset's model) is final; by default every
+        record may change."""
 
     @staticmethod
     def check_if_match(request: Request, instance: models.Model) -> None:
@@ -310,7 +318,7 @@ class RecordViewSet(
     """List, read, create and update; clinical records are never deleted through the API."""
 
     permission_action = CHANGE  # what a custom action needs, unless it says otherwise
-    read_records: list[models.Model] | None = None
+    read_records: Sequence[models.Model] | None = None
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters, search and ordering narrow lists; one record is found by its id alone.
@@ -321,7 +329,7 @@ class RecordViewSet(
             raise exceptions.ValidationError(refused)
         return super().filter_queryset(queryset)
 
-    def paginate_queryset(self, queryset: Any) -> list[models.Model] | None:
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
         page = super().paginate_queryset(queryset)
         self.read_records = page
         return page

@@ -120,8 +120,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
         response.data = problem(response.status_code, detail or "Invalid input.", errors)
     else:
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        response.data = problem(response.status_code, str(detail))
+        detail = str(exc.detail if isinstance(exc, exceptions.APIException) else exc)
+        response.data = problem(response.status_code, detail)
     response.content_type = PROBLEM_CONTENT_TYPE
     return response
 

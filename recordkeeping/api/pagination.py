@@ -42,7 +42,7 @@ class ClinicCursorPagination(CursorPagination):
         """The query without the paging parameters: what a paginated action's own query
         serializer reads (a strict one would take ``cursor`` for an unknown field)."""
         paging = {self.cursor_query_param, self.page_size_query_param}
-        return {k: v for k, v in request.query_params.items() if k not in paging}
+        return {k: v for k, v in request.query_params.dict().items() if k not in paging}
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         try:

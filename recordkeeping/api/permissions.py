@@ -24,5 +24,5 @@ class RolePermission(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         model = view.get_queryset().model
-        action = ACTIONS.get(view.action) or getattr(view, "permission_action", CHANGE)
+        action = ACTIONS.get(view.action, getattr(view, "permission_action", CHANGE))
         return allowed(request.user, model, action)

@@ -4,10 +4,13 @@ value for not given."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
+from rest_framework.request import Request
 
 
 def decimal_pattern(field: serializers.DecimalField) -> str:
@@ -35,6 +38,30 @@ class ClinicAutoSchema(AutoSchema):
       ordering, ``format``, and a view that declares ``empty_query_is_unset`` (the reports);
       no for the others (``page_size``, an action's own query), which refuse it."""
 
+    def get_tags(self) -> list[str]:
+        """The resource after the API's version (``patients``), not the version itself."""
+        parts = [part for part in self._tokenize_path() if part != "v1"]
+        return parts[:1]
+
+    def get_summary(self) -> str | None:
+        """A short name for every operation (clients and documentation list operations by
+        it): a record's own verbs for a model's standard actions, else the first sentence of
+        the method's own docstring, else its verb and name."""
+        action = getattr(self.view, "action", None)
+        model = getattr(getattr(self.view, "queryset", None), "model", None)
+        if model is not None and action in STANDARD_ACTIONS:
+            names = (
+                model._meta.verbose_name_plural if action == "list" else model._meta.verbose_name
+            )
+            return STANDARD_ACTIONS[action].format(name=names)
+        handler = getattr(self.view, action or self.method.lower(), None)
+        own = (getattr(handler, "__doc__", None) or "").strip()
+        if own:
+            return re.split(r"(?<=[a-z)])[.;:] ", own.replace("\n", " "), maxsplit=1)[0].rstrip(".")
+        words = (action or self.method.lower()).replace("_", " ").replace("-", " ")
+        subject = model._meta.verbose_name if model is not None else self._tokenize_path()[-1]
+        return f"{words.capitalize()} {subject}".replace("-", " ")
+
     def _get_filter_parameters(self) -> list[dict[str, Any]]:
         return [p | {"allowEmptyValue": True} for p in super()._get_filter_parameters()]
 
@@ -49,7 +76,9 @@ class ClinicAutoSchema(AutoSchema):
                 parameter.setdefault("allowEmptyValue", unset)
         return parameters
 
-    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False):
+    def _map_serializer_field(
+        self, field: Any, direction: str, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         trimmed = type(field) is serializers.CharField and field.trim_whitespace
         if direction == "request" and trimmed and not field.allow_blank:
@@ -65,6 +94,16 @@ class ClinicAutoSchema(AutoSchema):
             if limits:
                 note(schema, " and ".join(limits).capitalize() + ".")
         return schema
+
+
+STANDARD_ACTIONS = {
+    "list": "List {name}",
+    "create": "Create a {name}",
+    "retrieve": "Read a {name}",
+    "update": "Replace a {name}",
+    "partial_update": "Change a {name}",
+    "destroy": "Delete a {name}",
+}
 
 
 PROBLEM_SCHEMA = {
@@ -224,4 +263,80 @@ def mark_role_fields(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             schema["required"] = required
         else:
             schema.pop("required", None)
+    return result
+
+
+TAGS = {
+    "auth": "API tokens: log in for a token, log out to end it.",
+    "patients": "Patients, their timeline and their record as FHIR.",
+    "conditions": "Diagnoses (ICD-10).",
+    "courses": "Treatment courses, overdue ones and their responses.",
+    "sessions": "Injection sessions with injectates and sites; signing and addenda.",
+    "side-effects": "Side effects (adverse events).",
+    "follow-ups": "Follow-up bookings: agenda, free slots and moving them.",
+    "outcomes": "Outcome scores (patient-reported outcome measures).",
+    "calendar-feed": "A clinician's secret calendar address.",
+    "reports": "Reports as JSON or CSV.",
+    "fhir": "FHIR Bulk Data Access: the whole clinic as NDJSON (clinic admins).",
+    "fhir-exports": "The clinic's own start of a bulk FHIR export, and its files.",
+}
+LOCAL_SERVER = "http://127.0.0.1:8000"  # what `make run` serves
+
+
+def _type_of(result: dict[str, Any], ref: str) -> str | None:
+    name = ref.rsplit("/", 1)[-1]
+    kind = result.get("components", {}).get("schemas", {}).get(name, {}).get("type")
+    return kind if isinstance(kind, str) else None
+
+
+def _for_consumers(result: dict[str, Any], node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _for_consumers(result, item)
+        return
+    if not isinstance(node, dict):
+        return
+    if str(node.get("$ref", "")).startswith("#/components/schemas/") and len(node) > 1:
+        # OAS 3.0 ignores everything beside a $ref: the reference goes into an allOf.
+        node["allOf"] = [{"$ref": node.pop("$ref")}]
+    if node.get("nullable") and "allOf" in node and "type" not in node:
+        # OAS 3.0.3: nullable counts only beside a type; strict generators drop it otherwise.
+        kind = _type_of(result, node["allOf"][0].get("$ref", ""))
+        if kind:
+            node["type"] = kind
+    for value in node.values():
+        _for_consumers(result, value)
+
+
+def for_consumers(
+    result: dict[str, Any], request: Request | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """What other tools need of the document (Redocly's and Spectral's rules): a server to call
+    (this one, or `make run`'s when written by ``manage.py spectacular``), contact and licence,
+    every tag declared, nothing beside a ``$ref``, ``nullable`` beside a type, and paging
+    examples that are URLs (DRF's cursor example ends in a stray quote)."""
+    server = request.build_absolute_uri("/").rstrip("/") if request is not None else LOCAL_SERVER
+    where = "This server" if request is not None else "`make run` on this machine"
+    result["servers"] = [{"url": server, "description": where}]
+    info = result.setdefault("info", {})
+    info.setdefault("contact", {"name": settings.CLINIC_NAME})
+    info.setdefault("license", {"name": "Proprietary: the clinic's own"})
+    used = sorted(
+        {
+            tag
+            for operations in result.get("paths", {}).values()
+            for o in operations.values()
+            for tag in o.get("tags", [])
+        }
+    )
+    result["tags"] = [
+        {"name": tag, "description": TAGS.get(tag, f"Under /api/v1/{tag}/.")} for tag in used
+    ]
+    for schema in result.get("components", {}).get("schemas", {}).values():
+        for name in ("next", "previous"):
+            example = schema.get("properties", {}).get(name, {}).get("example")
+            if isinstance(example, str) and example.endswith('"'):
+                schema["properties"][name]["example"] = example.rstrip('"')
+    _for_consumers(result, result.get("components", {}))
+    _for_consumers(result, result.get("paths", {}))
     return result

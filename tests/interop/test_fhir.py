@@ -93,7 +93,6 @@ def test_the_bundle_validates_and_every_reference_resolves(api, record):
     assert kinds == [
         "AdverseEvent",
         "Appointment",
-        "BiologicallyDerivedProduct",
         "Condition",
         "Medication",
         "Observation",
@@ -112,8 +111,9 @@ def test_the_records_map_as_the_domain_says(api, record):
     }
     procedure = by_key[f"Procedure/{session.pk}"]
     assert procedure["status"] == "completed"
+    # R4 allows only Device, Medication or Substance there: PRP is a Medication too.
     assert procedure["usedReference"] == [
-        {"reference": f"BiologicallyDerivedProduct/{prp.pk}"},
+        {"reference": f"Medication/{prp.pk}"},
         {"reference": f"Medication/{dextrose.pk}"},
         {"reference": f"Medication/{exosome.pk}"},
     ]
@@ -128,6 +128,8 @@ def test_the_records_map_as_the_domain_says(api, record):
     assert procedure["performer"] == [
         {"actor": {"reference": f"Practitioner/{session.clinician_id}"}}
     ]
+    assert by_key[f"Medication/{prp.pk}"]["batch"]["lotNumber"] == "ACP-2231"
+    assert by_key[f"Medication/{prp.pk}"]["code"]["text"].startswith("Platelet-rich plasma: ")
     medication = by_key[f"Medication/{dextrose.pk}"]
     assert medication["batch"] == {
         "lotNumber": "D-889",
@@ -135,7 +137,8 @@ def test_the_records_map_as_the_domain_says(api, record):
     }
     event = by_key[f"AdverseEvent/{side_effect.pk}"]
     assert event["suspectEntity"] == [{"instance": {"reference": f"Procedure/{session.pk}"}}]
-    assert event["seriousness"]["coding"][0]["code"] == "serious"
+    # The HL7 code system's spelling: codes are case-sensitive.
+    assert event["seriousness"]["coding"][0]["code"] == "Serious"
     assert event["severity"]["coding"][0]["code"] == "severe"
     codes = {key: r.get("code", {}).get("coding", [{}])[0].get("code") for key, r in by_key.items()}
     nprs = [by_key[key] for key, code in codes.items() if code == "72514-3"]
@@ -218,3 +221,20 @@ def test_a_failed_export_says_why(monkeypatch, record, tmp_path):
         exports.fhir_export_run(export=export, directory=tmp_path)
     export.refresh_from_db()
     assert (export.status, export.error) == ("failed", "ValueError: broken record")
+
+
+@pytest.mark.parametrize(
+    ("serious", "grade", "code"), [(True, 3, "Serious"), (False, 1, "Non-serious")]
+)
+def test_seriousness_is_coded_as_the_hl7_code_system_spells_it(api, serious, grade, code):
+    side_effect = SideEffectFactory(serious=serious, grade=grade)
+    bundle = export(api, side_effect.session.patient)
+    [event] = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "AdverseEvent"
+    ]
+    assert event["seriousness"]["coding"] == [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness",
+            "code": code,
+        }
+    ]

@@ -419,7 +419,17 @@ def test_reports_page_links_its_sections_and_puts_an_asked_recall_first(clinic, 
     html = client.get("/admin/reports/", {"lot_number": "PRP-LOT-7"}).content.decode()
     nav = section_links(html)
     anchors = re.findall(r'href="#([\w-]+)"', nav)
-    assert anchors == ["recall", "outcomes", "safety", "serious", "activity", "courses-ended"]
+    assert anchors == [
+        "recall",
+        "outcomes",
+        "completion",
+        "safety",
+        "serious",
+        "attendance",
+        "waitlist-fills",
+        "activity",
+        "courses-ended",
+    ]
     assert "Recall of lot PRP-LOT-7</a> (2 patients)" in nav
     places = [html.index(f'id="{anchor}"') for anchor in anchors]
     assert places == sorted(places), "the sections in the order of their links"

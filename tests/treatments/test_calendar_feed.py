@@ -77,3 +77,22 @@ def test_only_clinicians_get_a_feed(role):
     assert response.status_code == 403
     assert response.json()["detail"] == "Only clinicians keep a calendar of their bookings."
     assert not CalendarFeed.objects.exists()
+
+
+def test_event_uids_stay_the_same_under_every_host_name(api, clinician, settings):
+    """A calendar app takes an event with a new UID for a new event: a feed read under another
+    name of the server would show every booking twice."""
+    settings.ALLOWED_HOSTS = ["testserver", "clinic.example.org", "10.0.0.5"]
+    settings.FHIR_IDENTIFIER_BASE = "https://records.clinic.example.org/fhir"
+    booked = FollowUpFactory(clinician=clinician)
+    url = issue(api)
+
+    def uids(host: str) -> list[str]:
+        response = Client().get(url, HTTP_HOST=host)
+        assert response.status_code == 200
+        return [str(event["UID"]) for event in Calendar.from_ical(response.content).walk("VEVENT")]
+
+    assert uids("clinic.example.org") == uids("10.0.0.5:8877")
+    assert uids("10.0.0.5:8877") == [f"follow-up-{booked.pk}@records.clinic.example.org"]
+    settings.CALENDAR_UID_DOMAIN = "calendar.clinic.example.org"
+    assert uids("clinic.example.org") == [f"follow-up-{booked.pk}@calendar.clinic.example.org"]

@@ -30,7 +30,7 @@ def signed_in(role: str | None) -> Client:
 
 @pytest.mark.parametrize(
     ("role", "lands_on"),
-    [(CLINICIAN, "/today/"), (FRONT_DESK, "/today/"), (CLINIC_ADMIN, "/admin/")],
+    [(CLINICIAN, "/today/"), (FRONT_DESK, "/desk/"), (CLINIC_ADMIN, "/admin/")],
 )
 def test_signing_in_lands_each_role_where_its_work_is(role, lands_on):
     user = UserFactory(role=role)

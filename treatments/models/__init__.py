@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from treatments.models.answers import Answer, AnswerLink, AnswerPageHits, BookingAnswer
 from treatments.models.courses import CourseStatus, TreatmentCourse, TreatmentKind
 from treatments.models.follow_ups import (
     BOOKABLE,
@@ -40,10 +41,18 @@ from treatments.models.side_effects import (
     SideEffectKind,
     SideEffectOutcome,
 )
+from treatments.models.waitlist import DayViewChoice, WaitlistEntry, WaitlistStatus
 
 __all__ = [
     "BOOKABLE",
     "BOOKED",
+    "Answer",
+    "AnswerLink",
+    "AnswerPageHits",
+    "BookingAnswer",
+    "DayViewChoice",
+    "WaitlistEntry",
+    "WaitlistStatus",
     "Activation",
     "CalendarFeed",
     "DeliveryChannel",

@@ -106,6 +106,16 @@ class FollowUp(TimeStamped):
         editable=False,
         help_text="The rule that proposed it.",
     )
+    due_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The day a proposed follow-up falls due under its rule.",
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancel_reason = models.CharField(
+        "reason for cancelling", max_length=500, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = "follow-up"
@@ -134,6 +144,12 @@ class FollowUp(TimeStamped):
             models.Index(fields=["clinician", "starts_at"], name="treatments_fu_clin_idx"),
             models.Index(fields=["starts_at"], name="treatments_fu_start_idx"),
             models.Index(fields=["patient", "starts_at"], name="treatments_fu_patient_idx"),
+            # The front desk's list of proposals to book, soonest due first.
+            models.Index(
+                fields=["starts_at"],
+                condition=models.Q(status=FollowUpStatus.PROPOSED),
+                name="treatments_fu_proposed_idx",
+            ),
         ]
         triggers = [
             pgtrigger.Protect(name="follow_up_no_delete", operation=pgtrigger.Delete),

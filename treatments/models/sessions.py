@@ -17,6 +17,14 @@ from recordkeeping.choices import BodyRegion, Laterality
 from recordkeeping.db import choices_constraint
 from recordkeeping.history import track
 from recordkeeping.models import TimeStamped
+from stock.choices import (  # the words of what is injected, shared with presets
+    Activation,
+    Anaesthetic,
+    Anticoagulant,
+    ExosomeSource,
+    InjectateKind,
+    RichOrPoor,
+)
 from treatments.models.rules import check_violation, clinician_errors, clinician_is_a_clinician
 
 MAX_INJECTATE_ML = Decimal(60)
@@ -120,7 +128,7 @@ class SessionsWithParts(models.query.ModelIterable):
         if sessions:
             ids = [session.pk for session in sessions]
             using = self.queryset.db
-            parts = {
+            parts: dict[str, models.query.RawQuerySet[Any]] = {
                 "prefetched_injectates": Injectate.objects.raw(INJECTATES_SQL, [ids]),
                 "prefetched_sites": InjectionSite.objects.raw(SITES_SQL, [ids]),
                 "prefetched_addenda": Addendum.objects.raw(ADDENDA_SQL, [ids]),
@@ -143,7 +151,7 @@ class InjectionSessionQuerySet(models.QuerySet["InjectionSession"]):
         however many sessions."""
         clone = self._chain()  # type: ignore[attr-defined]
         clone._iterable_class = SessionsWithParts
-        return clone  # type: ignore[no-any-return]
+        return clone
 
 
 STATUS_IS_FINAL = (
@@ -339,7 +347,8 @@ class InjectionSession(TimeStamped):
             and self.performed_at > timezone.now() + COMPLETION_CLOCK_SLACK
         ):
             errors["performed_at"] = "A completed session cannot be in the future."
-        if self.course_id and self.patient_id and self.course.patient_id != self.patient_id:
+        course = self.course if self.course_id else None
+        if course and self.patient_id and course.patient_id != self.patient_id:
             errors["course"] = "This course belongs to another patient."
         if self.pk and self.performed_on:
             expired = self.injectates.filter(expiry_date__lt=self.performed_on).first()
@@ -384,49 +393,6 @@ class Addendum(models.Model):
 
     def __str__(self) -> str:
         return f"Addendum of {self.created_at:%d %b %Y %H:%M}" if self.created_at else "Addendum"
-
-
-class InjectateKind(models.TextChoices):
-    PRP = "prp", "PRP"
-    DEXTROSE = "dextrose", "Dextrose"
-    EXOSOME = "exosome", "Exosomes"
-    LOCAL_ANAESTHETIC = "local_anaesthetic", "Local anaesthetic"
-    SALINE = "saline", "Saline"
-    OTHER = "other", "Other"
-
-
-class Anticoagulant(models.TextChoices):
-    ACD_A = "acd_a", "ACD-A"
-    CITRATE = "citrate", "Sodium citrate"
-    HEPARIN = "heparin", "Heparin"
-    EDTA = "edta", "EDTA"
-    NONE = "none", "None"
-
-
-class RichOrPoor(models.TextChoices):
-    RICH = "rich", "Rich"
-    POOR = "poor", "Poor"
-
-
-class Activation(models.TextChoices):
-    NONE = "none", "None"
-    CALCIUM_CHLORIDE = "calcium_chloride", "Calcium chloride"
-    THROMBIN = "thrombin", "Thrombin"
-    OTHER = "other", "Other"
-
-
-class Anaesthetic(models.TextChoices):
-    LIDOCAINE = "lidocaine", "Lidocaine"
-    BUPIVACAINE = "bupivacaine", "Bupivacaine"
-    ROPIVACAINE = "ropivacaine", "Ropivacaine"
-
-
-class ExosomeSource(models.TextChoices):
-    BONE_MARROW = "bone_marrow_msc", "Bone-marrow MSC"
-    ADIPOSE = "adipose_msc", "Adipose MSC"
-    UMBILICAL_CORD = "umbilical_cord_msc", "Umbilical-cord MSC"
-    AMNIOTIC = "amniotic", "Amniotic"
-    OTHER = "other", "Other"
 
 
 PRP_FIELDS = (
@@ -732,12 +698,13 @@ class Injectate(TimeStamped):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        required = {
+        required_by_kind: dict[str, tuple[str, ...]] = {
             InjectateKind.PRP: PRP_REQUIRED,
             InjectateKind.DEXTROSE: ("dextrose_pct",),
             InjectateKind.EXOSOME: ("exosome_source", "lot_number", "expiry_date"),
             InjectateKind.LOCAL_ANAESTHETIC: ("anaesthetic",),
-        }.get(self.kind, ())
+        }
+        required = required_by_kind.get(self.kind, ())
         for field in required:
             if getattr(self, field) in (None, ""):
                 errors[field] = f"Required for {self.get_kind_display()}."
@@ -766,7 +733,7 @@ class Injectate(TimeStamped):
 def session_of(record: models.Model) -> InjectionSession | None:
     """The record's session, saved or not (a form for a new session holds an unsaved one)."""
     try:
-        return record.session  # type: ignore[attr-defined,no-any-return]
+        return record.session  # type: ignore[attr-defined]
     except ObjectDoesNotExist:
         return None
 

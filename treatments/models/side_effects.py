@@ -233,7 +233,8 @@ class SideEffect(TimeStamped):
             errors["outcome"] = "With a resolved date the outcome is resolved."
         if (self.grade == Grade.DEATH) != (self.outcome == SideEffectOutcome.FATAL):
             errors["outcome"] = "A fatal outcome is grade 5, and grade 5 is fatal."
-        if self.site_id and self.session_id and self.site.session_id != self.session_id:
+        site = self.site if self.site_id else None
+        if site and self.session_id and site.session_id != self.session_id:
             errors["site"] = "Choose a site of this session."
         if errors:
             raise ValidationError(errors)

@@ -7,6 +7,7 @@ import random
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
@@ -90,8 +91,9 @@ def follow_up_reschedule(
     return follow_up
 
 
-def follow_up_transition(*, follow_up: FollowUp, to: str) -> FollowUp:
-    """Book a proposal, confirm, check in, complete, mark a no-show or cancel.
+def follow_up_transition(*, follow_up: FollowUp, to: str, reason: str = "") -> FollowUp:
+    """Book a proposal, confirm, check in, complete, mark a no-show or cancel (with ``reason``,
+    kept with the time it was cancelled).
 
     Check-in is on the day of the appointment; a no-show only once its start time has passed.
     Doing the same twice is harmless.
@@ -117,10 +119,43 @@ def follow_up_transition(*, follow_up: FollowUp, to: str) -> FollowUp:
         follow_up.status = to
         if was_proposed and to in BOOKED:
             _save_booking(follow_up)  # a proposal held no time: check the slot is still free
+        elif to == Status.CANCELLED:
+            follow_up.cancelled_at, follow_up.cancel_reason = now, reason.strip()[:500]
+            follow_up.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
         else:
             follow_up.save(update_fields=["status", "updated_at"])
         reminders_sync(follow_up=follow_up)
     return follow_up
+
+
+def follow_up_cancel(*, follow_up: FollowUp, reason: str) -> FollowUp:
+    """Cancel a booking or a proposal, saying why (the front desk's rule: a reason is needed)."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the follow-up is cancelled."})
+    return follow_up_transition(follow_up=follow_up, to=Status.CANCELLED, reason=reason)
+
+
+def follow_up_moves_offered(*, follow_up: FollowUp, now: datetime.datetime) -> list[str]:
+    """The statuses a screen offers to move a follow-up to now: those its status allows,
+    check-in on the day and a no-show once the start has passed (the service refuses the
+    others, so no button is shown for them)."""
+    offered = []
+    for to, sources in TRANSITIONS.items():
+        if follow_up.status not in sources or to == Status.COMPLETED:
+            continue
+        if to == Status.CHECKED_IN and timezone.localdate(follow_up.starts_at) != (
+            timezone.localdate(now)
+        ):
+            continue
+        if to == Status.NO_SHOW and follow_up.starts_at > now:
+            continue
+        offered.append(to)
+    return offered
+
+
+def cancellation_is_late(*, follow_up: FollowUp, now: datetime.datetime) -> bool:
+    """Whether cancelling now falls within ``LATE_CANCEL_HOURS`` of the start."""
+    return follow_up.starts_at - now < datetime.timedelta(hours=settings.LATE_CANCEL_HOURS)
 
 
 def follow_ups_mark_no_show(*, before: datetime.datetime) -> int:
@@ -215,6 +250,7 @@ def follow_ups_propose(*, session: InjectionSession) -> list[FollowUp]:
             status=Status.PROPOSED,
             starts_at=slot.starts_at,
             ends_at=slot.ends_at,
+            due_on=due,
             # Not the rule's name: it may say what was injected, and the front desk reads notes.
             notes=f"Proposed follow-up, due {due:%d %b %Y}.",
         )

@@ -28,6 +28,7 @@ from treatments.models import (
     ReminderDelivery,
     ReminderStatus,
 )
+from treatments.services.answer_links import answer_link_issue, answer_link_url
 
 logger = logging.getLogger(__name__)
 
@@ -190,8 +191,9 @@ def _reason_not_to_send(reminder: Reminder, now: datetime.datetime) -> str:
     return ""
 
 
-def reminder_text(reminder: Reminder) -> tuple[str, str]:
-    """Subject and text: first name, time, place and the clinic's phone; nothing clinical."""
+def reminder_text(reminder: Reminder, *, link: str = "") -> tuple[str, str]:
+    """Subject and text: first name, time, place, the link to confirm or cancel and the
+    clinic's phone; nothing clinical."""
     follow_up, patient = reminder.follow_up, reminder.follow_up.patient
     when = timezone.localtime(follow_up.starts_at)
     at = f"{when:%A} {when.day} {when:%B} at {when:%H:%M}"
@@ -201,6 +203,8 @@ def reminder_text(reminder: Reminder) -> tuple[str, str]:
     else:
         body = f"Hello {patient.given_name}, this is a reminder of your appointment on {at} at "
         body += f"{place}."
+    if link:
+        body += f" Confirm or cancel: {link}"
     if settings.CLINIC_PHONE:
         body += f" To change it, please call {settings.CLINIC_PHONE}."
     return f"Your appointment on {when.day} {when:%B}", body
@@ -208,7 +212,8 @@ def reminder_text(reminder: Reminder) -> tuple[str, str]:
 
 def _send(reminder: Reminder, *, key: str) -> None:
     patient = reminder.follow_up.patient
-    subject, body = reminder_text(reminder)
+    link = answer_link_url(answer_link_issue(reminder=reminder))
+    subject, body = reminder_text(reminder, link=link)
     if patient.reminder_channel == ReminderChannel.SMS:
         send_sms(to=patient.phone, body=body, key=key)
     else:

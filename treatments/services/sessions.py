@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pghistory
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -57,7 +57,7 @@ def session_create(
 def session_update(
     *,
     session: InjectionSession,
-    by: AbstractBaseUser,
+    by: User,
     fields: dict[str, Any],
     injectates: list[dict[str, Any]] | None = None,
     sites: list[dict[str, Any]] | None = None,
@@ -128,6 +128,8 @@ def _upsert_by_line(
     rows: list[dict[str, Any]],
 ) -> None:
     stored = {row.line: row for row in model.objects.filter(session=session)}
+    for row in stored.values():
+        row.session = session  # checked against the session at hand, not one read per row
     kept = set()
     for data in rows:
         row = stored.get(data["line"]) or model(session=session)
@@ -147,7 +149,7 @@ def _upsert_by_line(
 
 
 def session_reassign(
-    *, session: InjectionSession, clinician: AbstractBaseUser, reason: str
+    *, session: InjectionSession, clinician: User, reason: str
 ) -> InjectionSession:
     """Record that another clinician performed an unsigned session (a clinic admin correcting
     who did it). The change history keeps who reassigned it and why."""
@@ -156,7 +158,7 @@ def session_reassign(
         ensure_session_editable(session)
         if not reason.strip():
             raise ValidationError({"reason": "Say why the session is reassigned."})
-        session.clinician = clinician  # type: ignore[assignment]
+        session.clinician = clinician
         session.full_clean(validate_constraints=False)
         session.save(update_fields=["clinician", "updated_at"])
     return session
@@ -168,7 +170,7 @@ def side_effect_is_final(side_effect: SideEffect) -> bool:
     return signed_at is not None and side_effect.created_at <= signed_at
 
 
-def session_sign(*, session: InjectionSession, clinician: AbstractBaseUser) -> InjectionSession:
+def session_sign(*, session: InjectionSession, clinician: User) -> InjectionSession:
     """The session's clinician signs the completed session; from then on it never changes."""
     with transaction.atomic():
         session = InjectionSession.objects.select_for_update().get(pk=session.pk)
@@ -184,7 +186,7 @@ def session_sign(*, session: InjectionSession, clinician: AbstractBaseUser) -> I
     return session
 
 
-def addendum_add(*, session: InjectionSession, author: AbstractBaseUser, text: str) -> Addendum:
+def addendum_add(*, session: InjectionSession, author: User, text: str) -> Addendum:
     """Add a correction or later note to a signed session."""
     with transaction.atomic():
         session = InjectionSession.objects.select_for_update().get(pk=session.pk)

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.management import call_command
@@ -73,7 +73,12 @@ class Command(BaseCommand):
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
-        failed = [child.args[0] for child in children if child.returncode not in (0, -15, None)]
+        # Each child was started with a list of strings, which Popen keeps as its args.
+        failed = [
+            cast("list[str]", child.args)[0]
+            for child in children
+            if child.returncode not in (0, -15, None)
+        ]
         if failed and not stopping:
             self.stderr.write(f"Stopped because {', '.join(failed)} exited.")
             raise SystemExit(1)
