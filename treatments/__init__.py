@@ -1,3 +1,3 @@
 """Treatment courses, injection sessions with their injectates and sites, side effects,
 follow-ups and their reminders, and each patient's record as treatments see it (timeline,
-chart); imports patients and recordkeeping."""
+chart); imports stock, patients and recordkeeping."""
