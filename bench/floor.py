@@ -75,7 +75,8 @@ FOLLOW_UP_FIELDS = (
     "id patient course session kind starts_at ends_at clinician status notes created_at updated_at"
 ).split()
 OUTCOME_FIELDS = (
-    "id patient course instrument score time_point measured_on recorded_by created_at updated_at"
+    "id patient course instrument score time_point measured_on recorded_by patient_reported "
+    "created_at updated_at"
 ).split()
 # The front desk's patient fields (clinic.permissions): no allergies or medication.
 FRONT_DESK_PATIENT_FIELDS = [

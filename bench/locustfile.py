@@ -17,7 +17,7 @@ from pathlib import Path
 from locust import FastHttpUser, between
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ops import OPS, Op  # noqa: E402 (bench/ops.py, beside this file)
+from ops import OPS, Op, credentials  # noqa: E402 (bench/ops.py, beside this file)
 
 PLAN = json.loads(Path(os.environ["BENCH_PLAN"]).read_text())
 
@@ -34,7 +34,8 @@ def make_task(op: Op):
             request.path,
             params=request.params,
             json=request.body,
-            headers=user.authorization | {"X-Bench-Op": op.name},  # for the server's times
+            # The operation's name is for the server's times (gunicorn's access log).
+            headers=credentials(PLAN, user.role, request) | {"X-Bench-Op": op.name},
             name=op.name,
         )
 
@@ -49,7 +50,6 @@ class StaffUser(FastHttpUser):
 
     def on_start(self) -> None:
         self.rng = random.Random()  # noqa: S311 (bench requests, not secrets)
-        self.authorization = {"Authorization": f"Token {PLAN['tokens'][self.role]}"}
 
 
 class Clinician(StaffUser):

@@ -2,7 +2,8 @@
 
 Shared by bench/locustfile.py (the load) and bench/run.py (the floor, cursor and query-count
 passes), so both send the same requests. A plan (bench/run.py writes it) holds ids and values
-sampled from the loaded database and one API token per role.
+sampled from the loaded database, and per role an API token and a signed-in session (the
+workspace's pages are read as a browser reads them, with the session's cookie).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Request:
     params: dict[str, Any] | None = None
     body: dict[str, Any] | None = None
     floor: str | None = None  # the same result from bench/floor.py, for reads
+    screen: bool = False  # a workspace page, read signed in (session cookie), not with a token
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,13 @@ class Op:
     role: str  # whose token: "clinician", "frontdesk" or "admin"
     weight: int  # relative frequency within the role's tasks
     build: Callable[[dict[str, Any], random.Random], Request]
+
+
+def credentials(plan: dict[str, Any], role: str, request: Request) -> dict[str, str]:
+    """The role's session cookie for a workspace page, else its API token."""
+    if request.screen:
+        return {"Cookie": f"{plan['session_cookie']}={plan['sessions'][role]}"}
+    return {"Authorization": f"Token {plan['tokens'][role]}"}
 
 
 def patient_search(plan: dict[str, Any], rng: random.Random) -> Request:
@@ -68,13 +77,24 @@ def agenda(plan: dict[str, Any], rng: random.Random) -> Request:
 
 
 def desk_grid(plan: dict[str, Any], rng: random.Random) -> Request:
-    """The front desk's day grid (an HTML page, read with the desk's token) of a booked day for
-    four clinicians, as the desk chooses them."""
+    """The front desk's day grid of a booked day for four clinicians, as the desk chooses
+    them."""
     day, clinician = rng.choice(plan["agenda"])
     others = {row[0] for row in rng.sample(plan["clinician_days"], 12)} - {clinician}
     chosen = [clinician, *sorted(others)[:3]]
     query = "&".join([f"date={day}", *(f"clinician={pk}" for pk in chosen)])
-    return Request("GET", f"/desk/?{query}")
+    return Request("GET", f"/desk/?{query}", screen=True)
+
+
+def chart(plan: dict[str, Any], rng: random.Random) -> Request:
+    """The clinician's chart of a patient with about 20 sessions (the timeline's patients)."""
+    return Request("GET", f"/patients/{rng.choice(plan['timeline_patients'])}/", screen=True)
+
+
+def session_screen(plan: dict[str, Any], rng: random.Random) -> Request:
+    """The one-screen session log, opened from a patient's chart."""
+    patient = rng.choice(plan["timeline_patients"])
+    return Request("GET", f"/patients/{patient}/sessions/new/", screen=True)
 
 
 def session_create(plan: dict[str, Any], rng: random.Random) -> Request:
@@ -151,5 +171,7 @@ OPS = [
     Op("timeline", "clinician", 10, timeline),
     Op("session list", "clinician", 10, session_list),
     Op("session create", "clinician", 3, session_create),
+    Op("chart", "clinician", 10, chart),
+    Op("session screen", "clinician", 3, session_screen),
     *(Op(f"report {name}", "admin", 1, report(name)) for name in REPORTS),
 ]

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import load  # bench/load.py, beside this script
-from ops import OPS
+from ops import OPS, credentials
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -125,13 +125,19 @@ def main() -> None:
 
 
 def make_plan() -> dict[str, Any]:
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection
+    from django.test import Client
     from knox.models import AuthToken
 
     User = get_user_model()
-    plan: dict[str, Any] = {"tokens": {}}
+    plan: dict[str, Any] = {
+        "tokens": {},
+        "sessions": {},
+        "session_cookie": settings.SESSION_COOKIE_NAME,
+    }
     roles = (("clinician", "Clinician"), ("frontdesk", "Front desk"), ("admin", "Clinic admin"))
     for role, group in roles:
         user, _ = User.objects.update_or_create(
@@ -141,6 +147,9 @@ def make_plan() -> dict[str, Any]:
         user.groups.set([Group.objects.get(name=group)])
         AuthToken.objects.filter(user=user).delete()
         plan["tokens"][role] = AuthToken.objects.create(user=user)[1]
+        browser = Client()
+        browser.force_login(user)
+        plan["sessions"][role] = browser.cookies[settings.SESSION_COOKIE_NAME].value
     with connection.cursor() as cursor:
         for name, query in SAMPLES_SQL.items():
             cursor.execute(query)
@@ -238,7 +247,7 @@ def quiet_passes(base: str, plan: dict[str, Any], samples: int) -> dict[str, Qui
                 base + request.path,
                 params=request.params,
                 json=request.body,
-                headers=headers,
+                headers=credentials(plan, op.role, request),
             )
             result.ours.append((time.perf_counter() - started) * 1000)
             result.queries.append(int(response.headers.get("X-Queries", -1)))
