@@ -19,6 +19,9 @@
    8 s, then for the rest of --duration seconds. Its table: throughput, p50/p95/p99 and errors
    per operation; the time each operation spent in the server; each worker's resident memory
    before and after.
+6. The capacity pass (bench/capacity.py, when wrk is installed): the reads, the floor's and the
+   data floor's same reads, and the mixed load, closed loop at 16 and 32 connections for
+   --capacity-seconds each; requests a second, p50/p99, and the app's share of the floor.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic make bench
     .venv/bin/python bench/run.py --duration 600       # a soak
@@ -44,7 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import load  # bench/load.py, beside this script
+import capacity  # bench/capacity.py, beside this script
+import load
 from ops import OPS, credentials
 
 BENCH = Path(__file__).resolve().parent
@@ -105,6 +109,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=16, help="concurrent clients")
     parser.add_argument("--duration", type=int, default=60, help="seconds of load")
     parser.add_argument("--samples", type=int, default=100, help="quiet requests per operation")
+    parser.add_argument(
+        "--capacity-seconds", type=int, default=20, help="per mix and connection count; 0: none"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -119,7 +126,14 @@ def main() -> None:
         memory_before = worker_memory(server)
         load_stats = locust(base, plan_path, args)
         memory_after = worker_memory(server)
+        carried = []
+        if args.capacity_seconds and capacity.available():
+            carried = capacity.run(base, plan, OUT, args.capacity_seconds)
     errors = print_tables(args, quiet, cursor, load_stats, memory_before, memory_after)
+    if carried:
+        errors += capacity.print_table(carried, args.workers)
+    elif args.capacity_seconds:
+        print("\ncapacity pass skipped: wrk is not installed (apt-get install wrk)")
     if errors:
         sys.exit(f"{errors} request(s) failed")
 
