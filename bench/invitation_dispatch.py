@@ -4,11 +4,12 @@ Fills a scratch database (beside DATABASE_URL's) with --courses treatment course
 patients' conditions, started over the last four years) and their six invitations each
 (baseline, 6 weeks, 3, 6, 12 and 24 months): those whose time has passed completed or missed,
 some sent and waiting for a chaser, the rest planned for their time; then makes --due of the
-planned ones due now. Times one ``invitations_dispatch()`` pass (email through Django's
-in-memory backend) and an idle pass after it, and prints the plan of the claim query with the
-due rows in place. The generated rows are bench data: loaded with the triggers off
-(session_replication_role = replica, so the database's planning does not run for them); the
-dispatch pass itself runs with every trigger on, as in production.
+planned ones due now (the demo courses' own invitations are left out of the pass). Times one
+``invitations_dispatch()`` pass (email through Django's in-memory backend) and an idle pass
+after it, and prints the plan of the claim query with the due rows in place. The generated
+rows are bench data: loaded with the triggers off (session_replication_role = replica, so the
+database's planning does not run for them); the dispatch pass itself runs with every trigger
+on, as in production.
 """
 
 from __future__ import annotations
@@ -111,6 +112,11 @@ def fill(cursor, courses: int, due: int) -> None:
         "UPDATE patients_patient SET reminder_consent = true, reminder_consent_on = CURRENT_DATE,"
         " reminder_channel = 'email', email = 'patient' || id || '@example.org'"
     )
+    # The demo courses have their own invitations, planned as they were seeded: out of the
+    # pass, so that it acts on the bench's rows only.
+    cursor.execute("SELECT coalesce(max(id), 0) FROM treatments_treatmentcourse")
+    (last_demo_course,) = cursor.fetchone()
+    cursor.execute("UPDATE questionnaires_invitation SET next_attempt_at = NULL, chase_from = NULL")
     # Courses on the demo conditions, started evenly over the last four years.
     cursor.execute(
         """
@@ -156,7 +162,9 @@ def fill(cursor, courses: int, due: int) -> None:
                         WHEN mod(c.id, 3) = 0 THEN 'missed'
                         ELSE 'completed' END AS status
         ) s
-        """
+        WHERE c.id > %s
+        """,
+        [last_demo_course],
     )
     # The due ones: planned invitations whose time came in the last minutes.
     cursor.execute(

@@ -43,6 +43,7 @@ from questionnaires.selectors import invitation_items
 from questionnaires.services import invitation_answer_all
 from recordkeeping.choices import BodyRegion, Laterality
 from recordkeeping.roles import CLINICIAN, FRONT_DESK
+from stock.models import Product
 from treatments.models import (
     Activation,
     Anaesthetic,
@@ -914,3 +915,42 @@ def _demo_answer(code: str, severity: float, rng: random.Random) -> int:
     if code == "GRC":
         return max(-7, min(7, round((0.6 - severity) * 10 + rng.uniform(-2, 2))))
     return max(0, min(4, round(severity * 4 + rng.gauss(0, 0.7))))
+
+
+# The product presets of the demo clinic's session screen (GTINs from GS1's example range).
+DEMO_PRODUCTS = (
+    {
+        "manufacturer": "Arthrex",
+        "name": "Angel cPRP kit",
+        "kind": InjectateKind.PRP,
+        "gtin": "09506000134352",
+        "volume_ml": Decimal(5),
+        "whole_blood_ml": Decimal(30),
+        "spins": 2,
+        "anticoagulant": Anticoagulant.ACD_A,
+        "activation": Activation.NONE,
+        "leukocytes": RichOrPoor.POOR,
+    },
+    {
+        "manufacturer": "Hospira",
+        "name": "Dextrose 15% with lidocaine 0.5%",
+        "kind": InjectateKind.DEXTROSE,
+        "gtin": "09506000134369",
+        "volume_ml": Decimal(10),
+        "dextrose_pct": Decimal(15),
+        "diluent": "Sodium chloride 0.9%",
+        "anaesthetic": Anaesthetic.LIDOCAINE,
+        "anaesthetic_pct": Decimal("0.5"),
+    },
+)
+
+
+def demo_products() -> int:
+    """The PRP kit and the dextrose of the README's session, as presets (kept if present)."""
+    for values in DEMO_PRODUCTS:
+        keys = {"manufacturer": values["manufacturer"], "name": values["name"]}
+        if not Product.objects.filter(**keys).exists():
+            product = Product(**values)
+            product.full_clean()
+            product.save()
+    return len(DEMO_PRODUCTS)

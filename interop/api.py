@@ -60,7 +60,8 @@ class PatientViewSet(treatments.api.PatientViewSet):
         summary="A patient's record as a FHIR Bundle",
         description="The patient's whole record as a FHIR R4 Bundle (type collection): "
         "Patient, Practitioner, Condition, Procedure, Medication, AdverseEvent, Appointment "
-        "and Observation resources.",
+        "and Observation resources, and the patient's answers to questionnaires as "
+        "QuestionnaireResponse resources with the Questionnaire each answers.",
     )
     @action(
         detail=True,

@@ -1,6 +1,7 @@
 """Bulk FHIR export of the whole clinic, in the FHIR bulk-data layout: one NDJSON file per
 resource type (``Patient.ndjson``, ``Procedure.ndjson``, ...), each line one validated
-resource. Practitioners are written once however many patients they saw.
+resource. Practitioners are written once however many patients they saw, and questionnaires once
+however many patients answered them.
 
 An export started by a Bulk Data kick-off may ask for some resource types only (``_type``) and
 for what changed after an instant only (``_since``), and may be cancelled by its client."""
@@ -21,6 +22,7 @@ from django.utils import timezone
 from interop import fhir
 from interop.models import ExportStatus, FhirExport, FhirExportRequest
 from patients.models import Condition, OutcomeScore, Patient
+from questionnaires.models import Answer, Response
 from treatments.models import (
     FollowUp,
     Injectate,
@@ -96,6 +98,12 @@ def changed_since(since: datetime.datetime) -> Q:
         | Exists(InjectionSite.objects.filter(session__patient=own, **after))
         | Exists(SideEffect.objects.filter(session__patient=own, **after))
         | Exists(FollowUp.objects.filter(patient=own, **after))
+        | Exists(
+            Response.objects.filter(invitation__patient=own).filter(
+                Q(started_at__gt=since) | Q(completed_at__gt=since)
+            )
+        )
+        | Exists(Answer.objects.filter(response__invitation__patient=own, answered_at__gt=since))
     )
 
 
@@ -113,17 +121,19 @@ def _references(value: Any) -> Iterator[str]:
 def _wanted(
     resources: list[dict[str, Any]], since: datetime.datetime | None
 ) -> list[dict[str, Any]]:
-    """A patient's resources changed after ``since``, and the practitioners these name (the
-    clinic keeps no time of change for a practitioner)."""
+    """A patient's resources changed after ``since``, the practitioners these name (the
+    clinic keeps no time of change for a practitioner) and the questionnaires they answer."""
     if since is None:
         return resources
     changed = {id(r) for r in resources if (stamp := fhir.last_updated(r)) and stamp > since}
     named = {ref for r in resources if id(r) in changed for ref in _references(r)}
+    answered = {r["questionnaire"] for r in resources if id(r) in changed and "questionnaire" in r}
     return [
         r
         for r in resources
         if id(r) in changed
         or (r["resourceType"] == "Practitioner" and f"Practitioner/{r['id']}" in named)
+        or (r["resourceType"] == "Questionnaire" and f"{r['url']}|{r['version']}" in answered)
     ]
 
 
@@ -147,7 +157,7 @@ def fhir_export_run(
     )
     files: dict[str, IO[str]] = {}
     counts: dict[str, int] = {}
-    practitioners: set[str] = set()
+    written: set[tuple[str, str]] = set()  # resources of the shared types written already
     try:
         for start in range(0, len(ids), CHUNK):
             if request and _cancelled(export):
@@ -158,10 +168,10 @@ def fhir_export_run(
                     kind = resource["resourceType"]
                     if kind not in types:
                         continue
-                    if kind == "Practitioner":
-                        if resource["id"] in practitioners:
+                    if kind in fhir.SHARED_TYPES:
+                        if (kind, resource["id"]) in written:
                             continue
-                        practitioners.add(resource["id"])
+                        written.add((kind, resource["id"]))
                     if kind not in files:
                         files[kind] = open(directory / f"{kind}.ndjson", "w")  # noqa: SIM115
                     files[kind].write(json.dumps(fhir.validated(resource)) + "\n")

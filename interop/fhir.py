@@ -1,7 +1,8 @@
 """The clinic's records as FHIR R4 resources (validated with the R4B models of fhir.resources),
 following the mapping of DOMAIN.md: Patient, Condition, Procedure per session, Medication per
 injectate (PRP too: see product_resource), AdverseEvent, Appointment, Observation and
-Practitioner.
+Practitioner; and the patient's own answers: a QuestionnaireResponse per questionnaire begun,
+with the Questionnaire it answers (written once in a bulk export, like a Practitioner).
 
 Resource ids are the records' primary keys (an Observation from a session's pre-procedure pain
 is ``session-<id>``), and every resource carries an identifier in the clinic's system, so a
@@ -16,11 +17,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
-from patients.models import Instrument, Patient
+from patients.models import Instrument, OutcomeScore, Patient
+from questionnaires.models import Answer, Invitation, Questionnaire, Response
 from treatments.models import InjectateKind, InjectionSite, SessionStatus, TreatmentKind
 
 MEDIA_TYPE = "application/fhir+json"
@@ -69,7 +71,11 @@ RESOURCE_TYPES = (
     "AdverseEvent",
     "Appointment",
     "Observation",
+    "Questionnaire",
+    "QuestionnaireResponse",
 )
+# Resource types a bulk export writes once, however many patients' records name them.
+SHARED_TYPES = ("Practitioner", "Questionnaire")
 
 
 def system(kind: str) -> str:
@@ -289,6 +295,7 @@ def appointment_resource(follow_up: Any) -> dict[str, Any]:
 
 
 def score_observation(score: Any) -> dict[str, Any]:
+    response = _scored_from(score)
     if score.instrument == Instrument.NPRS:
         code = _nprs()
     else:
@@ -310,7 +317,123 @@ def score_observation(score: Any) -> dict[str, Any]:
             if score.recorded_by_id
             else {}
         ),
+        **({"derivedFrom": [reference("QuestionnaireResponse", response)]} if response else {}),
     }
+
+
+def _scored_from(score: OutcomeScore) -> int | None:
+    """The questionnaire response a patient-reported score was scored from."""
+    if not score.patient_reported:
+        return None
+    scale_score = getattr(score, "scale_score", None)
+    return scale_score.response_id if scale_score is not None else None
+
+
+def questionnaire_url(questionnaire: Questionnaire) -> str:
+    """The questionnaire's canonical URL; a response names it with its version."""
+    return f"{system('questionnaire')}/{questionnaire.code}"
+
+
+def _answer_system(questionnaire: Questionnaire) -> str:
+    return f"{questionnaire_url(questionnaire)}/answers"
+
+
+def questionnaire_resource(questionnaire: Questionnaire) -> dict[str, Any]:
+    """A questionnaire as the patient reads it: each item (linkId: the instrument's own
+    numbering) a choice among its options, coded by the value each scores."""
+    answers = _answer_system(questionnaire)
+    items = []
+    for item in questionnaire.items.all():
+        text = f"{item.prompt} {item.text}" if item.prompt else item.text
+        items.append(
+            {
+                "linkId": item.code,
+                "prefix": item.code,
+                "text": text,
+                "type": "choice",
+                "required": False,
+                "answerOption": [
+                    {"valueCoding": {"system": answers, "code": str(o.value), "display": o.label}}
+                    for o in item.options.all()
+                ],
+            }
+        )
+    resource: dict[str, Any] = {
+        "resourceType": "Questionnaire",
+        "id": str(questionnaire.pk),
+        "meta": _meta(questionnaire.updated_at),
+        "url": questionnaire_url(questionnaire),
+        "identifier": _identifier("questionnaire", questionnaire.code),
+        "version": questionnaire.version,
+        "title": questionnaire.name,
+        "status": "active" if questionnaire.active else "retired",
+        "subjectType": ["Patient"],
+        "copyright": questionnaire.licence,
+        "item": items,
+    }
+    if questionnaire.introduction:
+        resource["description"] = questionnaire.introduction
+    return resource
+
+
+def questionnaire_response_resource(response: Response, invitation: Invitation) -> dict[str, Any]:
+    """A patient's answers to one questionnaire at one time point (an extension names it), by
+    the patient themself; in progress while the invitation is open, stopped if it ended
+    unfinished."""
+    questionnaire = response.questionnaire
+    answers = list(response.answers.all())
+    if response.completed_at is not None:
+        status = "completed"
+    elif invitation.is_open:
+        status = "in-progress"
+    else:
+        status = "stopped"
+    patient = reference("Patient", invitation.patient_id)
+    changed = [response.started_at, *(a.answered_at for a in answers)]
+    if response.completed_at is not None:
+        changed.append(response.completed_at)
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(response.pk),
+        "meta": _meta(*changed),
+        "identifier": _identifier("questionnaire-response", response.pk)[0],
+        "extension": [
+            {
+                "url": f"{settings.FHIR_IDENTIFIER_BASE}/StructureDefinition/time-point",
+                "valueCoding": {
+                    "system": system("time-point"),
+                    "code": invitation.time_point,
+                    "display": invitation.get_time_point_display(),
+                },
+            }
+        ],
+        "questionnaire": f"{questionnaire_url(questionnaire)}|{questionnaire.version}",
+        "status": status,
+        "subject": patient,
+        "authored": instant(response.completed_at or max(changed)),
+        "author": patient,
+        "source": patient,
+    }
+    system_url = _answer_system(questionnaire)
+    items = [
+        {
+            "linkId": answer.item.code,
+            "text": answer.item.text,
+            "answer": [
+                {
+                    "valueCoding": {
+                        "system": system_url,
+                        "code": str(answer.value),
+                        "display": answer.option.label,
+                    }
+                }
+            ],
+        }
+        for answer in sorted(answers, key=lambda a: a.item.position)
+    ]
+    if items:
+        resource["item"] = items
+    return resource
 
 
 def session_pain_observation(session: Any) -> dict[str, Any]:
@@ -348,7 +471,22 @@ def patients_for_export(patients: Any) -> Any:
             queryset=_sessions(),
         ),
         "follow_ups",
-        "outcome_scores",
+        Prefetch("outcome_scores", queryset=OutcomeScore.objects.select_related("scale_score")),
+        Prefetch("invitations", queryset=_invitations()),
+    )
+
+
+def _invitations() -> Any:
+    """Invitations with the responses begun, their answers and the questionnaires answered."""
+    answers = Answer.objects.select_related("item", "option")
+    responses = Response.objects.prefetch_related(
+        "questionnaire__items__options", Prefetch("answers", queryset=answers)
+    ).order_by("started_at", "id")
+    begun = Exists(Response.objects.filter(invitation=OuterRef("pk")))
+    return (
+        Invitation.objects.filter(begun)
+        .prefetch_related(Prefetch("responses", queryset=responses))
+        .order_by("due_at", "id")
     )
 
 
@@ -390,6 +528,16 @@ def patient_resources(patient: Patient) -> Iterator[dict[str, Any]]:
     for session in sessions:
         if session.pre_pain_score is not None and session.status == SessionStatus.COMPLETED:
             yield session_pain_observation(session)
+    answered = [
+        (response, invitation)
+        for invitation in patient.invitations.all()
+        for response in invitation.responses.all()
+    ]
+    questionnaires = {response.questionnaire_id: response.questionnaire for response, _ in answered}
+    for pk in sorted(questionnaires):
+        yield questionnaire_resource(questionnaires[pk])
+    for response, invitation in answered:
+        yield questionnaire_response_resource(response, invitation)
 
 
 def patient_bundle(patient: Patient, resources: Iterable[dict[str, Any]] | None = None) -> dict:

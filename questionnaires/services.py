@@ -507,10 +507,15 @@ def _complete(
         )
     )
     for questionnaire in invitation_questionnaires(invitation=locked, scoring=True):
-        response = begun.get(questionnaire.pk) or Response.objects.create(
-            invitation=locked, questionnaire=questionnaire, started_at=now
-        )
-        answers = {a.item_id: a.value for a in response.answers.all()}
+        answers: dict[int, int]
+        response = begun.get(questionnaire.pk)
+        if response is None:  # not one question of it answered
+            response = Response.objects.create(
+                invitation=locked, questionnaire=questionnaire, started_at=now
+            )
+            answers = {}
+        else:
+            answers = {a.item_id: a.value for a in response.answers.all()}
         for scale in questionnaire.scales.all():
             _score(locked, response, scale, answers, measured_on, recorded)
         response.completed_at = now

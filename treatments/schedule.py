@@ -95,6 +95,26 @@ def freed(bookings: Iterable[FollowUp], *, now: datetime.datetime) -> list[Follo
     ]
 
 
+def booking_in_the_way(
+    *,
+    clinician_id: int,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    other_than: int | None = None,
+) -> FollowUp | None:
+    """The clinician's live booking (other than ``other_than``) that overlaps the time, with
+    its patient: what a refused booking or move ran into, to name it to the desk."""
+    overlapping = (
+        FollowUp.objects.exclude(status__in=HOLDS_NO_TIME)
+        .filter(clinician_id=clinician_id, starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .select_related("patient", "clinician")
+        .order_by("starts_at", "id")
+    )
+    if other_than is not None:
+        overlapping = overlapping.exclude(pk=other_than)
+    return overlapping.first()
+
+
 def proposals_to_book(*, since: datetime.datetime, limit: int = 20) -> list[FollowUp]:
     """Proposed follow-ups from ``since`` on, soonest first (by their proposed time, which is
     the first free slot from the day each falls due), with patient and clinician."""

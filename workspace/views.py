@@ -68,4 +68,8 @@ def patient_search(request: Request) -> HttpResponse:
             request=request, action="workspace.patient.search", status=200, records=patients
         )
     template = "workspace/search.html#results" if request.htmx else "workspace/search.html"
-    return render(request, template, {"q": text, "patients": patients})
+    # Only those who may open a chart are offered a link to one (the front desk would get 403).
+    opens_charts = request.user.is_superuser or CLINICIAN in roles_of(request.user)
+    return render(
+        request, template, {"q": text, "patients": patients, "opens_charts": opens_charts}
+    )

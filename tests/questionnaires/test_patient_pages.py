@@ -309,3 +309,15 @@ def test_a_patient_with_no_first_name_shows_nothing_else_instead():
     patient = consenting_patient(given_name="Ife")
     token = link_for(due_six_week_invitation(patient))
     assert "Hello Ife" in Client().get(f"/q/{token}/1/").content.decode()
+
+
+def test_a_patient_who_skips_to_the_end_completes_with_no_scores():
+    invitation = due_six_week_invitation()
+    token = link_for(invitation)
+    done = Client().post(f"/q/{token}/problem/", {"problem": "no"})
+    assert done["Location"] == "/q/done/"
+    invitation.refresh_from_db()
+    assert invitation.status == "completed"
+    assert not OutcomeScore.objects.filter(course=invitation.course).exists()
+    notes = set(invitation.responses.values_list("scores__note", flat=True))
+    assert notes == {"Too few questions answered for a score."}

@@ -1,6 +1,8 @@
 """Scores are computed as the instruments' scoring manuals say, checked against worked examples:
-an independent implementation's test data for KOOS, hand-computed answers for the rest, and the
-at-least-half-answered rule of KOOS and HOOS."""
+an independent implementation's test data for KOOS and HOOS (awell-health/awell-score), the
+scoring rule of STANDARDS.md section 4 for NPRS and the global rating of change (the number
+given), hand-computed answers for the rest, and the at-least-half-answered rule of KOOS and
+HOOS."""
 
 from __future__ import annotations
 
@@ -79,6 +81,30 @@ def test_a_koos_subscale_needs_half_its_items_answered():
     assert scale_scores("koos", answers)["koos_qol"] == D("50.0")
 
 
+# awell-health/awell-score,
+# src/calculation_suite/calculations/hoos_extended/__testdata__/hoos_test_respones.ts
+# ("random_response"), numbered as our items are; its test (hoos_extended.test.ts) expects
+# symptoms 55, pain 67.5, ADL 63.24, sport 68.75 and QOL 75. Outcome scores keep one decimal,
+# rounded half up: 63.2 and 68.8.
+AWELL_HOOS = {
+    "S": [4, 0, 4, 1, 0],
+    "P": [0, 2, 1, 2, 1, 2, 1, 1, 2, 1],
+    "A": [1, 2, 3, 2, 1, 2, 1, 0, 1, 1, 2, 2, 1, 2, 1, 1, 2],
+    "SP": [3, 1, 0, 1],
+    "Q": [1, 1, 1, 1],
+}
+
+
+def test_hoos_scores_match_an_independent_implementations_worked_example():
+    assert scale_scores("hoos", koos_answers(AWELL_HOOS)) == {
+        "hoos_symptoms": D("55.0"),
+        "hoos_pain": D("67.5"),
+        "hoos_adl": D("63.2"),
+        "hoos_sport": D("68.8"),
+        "hoos_qol": D("75.0"),
+    }
+
+
 def test_hoos_scores_by_its_formula_worked_by_hand():
     answers = {f"P{n}": v for n, v in enumerate([1, 1, 2, 2, 3, 0, 1, 2, 2, 1], 1)}  # 15 / 10
     answers |= {f"S{n}": v for n, v in enumerate([2, 1, 1, 3, 2], 1)}  # 9 / 5
@@ -95,6 +121,7 @@ def test_hoos_scores_by_its_formula_worked_by_hand():
 
 
 def test_nprs_scores_the_average_pain_and_grc_the_rating():
+    # STANDARDS.md section 4: NPRS "the number" (0-10), GRC "as rated" (-7 to +7, Jaeschke 1989).
     assert scale_scores("nprs", {"NOW": 8, "WORST": 9, "AVERAGE": 6}) == {"nprs": D("6.0")}
     assert scale_scores("nprs", {"NOW": 8, "WORST": 9}) == {"nprs": None}
     assert scale_scores("grc", {"GRC": -3}) == {"grc": D("-3.0")}

@@ -24,10 +24,12 @@ from tests.factories import (
     PatientFactory,
     UserFactory,
     clinic_slot,
+    earlier_today,
     open_day,
 )
 from tests.treatments.desk_factories import WaitlistEntryFactory
 from treatments.models import FollowUp, WaitlistEntry
+from workspace.desk import grid
 
 pytestmark = pytest.mark.django_db
 DESK = reverse("workspace:desk")
@@ -169,7 +171,7 @@ def test_booking_a_free_time_makes_the_booking_and_shows_it(desk):
 def test_a_booking_over_another_is_refused_naming_it_and_nothing_is_saved(desk):
     day = open_day(3)
     clinician = ClinicianFactory()
-    taken = booking(clinician, at(day, 10))
+    booking(clinician, at(day, 10), patient__given_name="Ines", patient__family_name="Duarte")
     answer = desk.post(
         reverse("workspace:desk-book"),
         {
@@ -182,7 +184,10 @@ def test_a_booking_over_another_is_refused_naming_it_and_nothing_is_saved(desk):
         HTTP_HX_REQUEST="true",
     )
     dialog = text_of(answer.content.decode())
-    assert f"follow-up {taken.pk}" in dialog and "already booked" in dialog
+    name = clinician.get_full_name()
+    assert (
+        f"{name} is already booked from 10:00 to 10:30 with Ines Duarte (post-injection" in dialog
+    )
     assert FollowUp.objects.count() == 1
 
 
@@ -208,10 +213,30 @@ def test_a_move_onto_another_booking_is_refused_naming_it_and_nothing_changes(de
         {"starts_at": f"{day.isoformat()}T10:15", "clinician": clinician.pk},
     )
     said = text_of(page)
-    assert "Not moved: Ada Hale is already booked" in said and f"follow-up {other.pk}" in said
-    assert "Maria Mover stays" in said
+    assert "Not moved: Ada Hale is already booked from 10:00 to 10:30 with Maria Sitter" in said
+    assert f"Maria Mover stays {day:%a} {day.day} {day:%b} at 09:00." in said
     moving.refresh_from_db()
     assert timezone.localtime(moving.starts_at) == at(day, 9)
+    other.refresh_from_db()
+    assert timezone.localtime(other.starts_at) == at(day, 10)
+
+
+def test_a_proposal_placed_on_another_booking_stays_on_the_list_to_book(desk):
+    day = open_day(3)
+    clinician = ClinicianFactory(first_name="Ada", last_name="Hale")
+    proposal = booking(clinician, at(day, 9), status="proposed", patient__family_name="Waits")
+    booking(clinician, at(day, 11), patient__family_name="Sitter")
+    said = text_of(
+        htmx(
+            desk,
+            reverse("workspace:desk-move", args=[proposal.pk]),
+            {"starts_at": f"{day.isoformat()}T11:00", "clinician": clinician.pk},
+        )
+    )
+    assert "Not booked: Ada Hale is already booked from 11:00 to 11:30 with Maria Sitter" in said
+    assert "Maria Waits stays on the list to book." in said
+    proposal.refresh_from_db()
+    assert proposal.status == "proposed" and timezone.localtime(proposal.starts_at) == at(day, 9)
 
 
 def test_a_move_outside_clinic_hours_is_refused_and_nothing_changes(desk):
@@ -272,6 +297,27 @@ def test_the_time_a_move_frees_offers_the_waitlist_and_one_click_books_the_first
     assert "Booked Maria Early from the waitlist" in page
 
 
+def test_a_freed_time_taken_meanwhile_is_not_booked_from_the_waitlist_and_names_who_took_it(
+    desk, front_desk
+):
+    day = open_day(3)
+    clinician = ClinicianFactory(first_name="Ada", last_name="Hale")
+    taker = booking(clinician, at(day, 11), patient__family_name="Taker")
+    entry = WaitlistEntryFactory(patient__family_name="Waiting", clinician=clinician)
+    said = text_of(
+        htmx(
+            desk,
+            reverse("workspace:desk-waitlist-book", args=[entry.pk]),
+            {"clinician": clinician.pk, "starts_at": f"{day.isoformat()}T11:00"},
+        )
+    )
+    assert "Not booked: Ada Hale is already booked from 11:00 to 11:30 with Maria Taker" in said
+    entry.refresh_from_db()
+    assert entry.status == "waiting" and entry.follow_up is None
+    named = AccessLogEntry.objects.get(action="workspace.desk.in_the_way")
+    assert named.user == front_desk and taker.patient_id in named.patient_ids
+
+
 def test_a_cancelled_booking_leaves_a_freed_time_on_the_grid_for_the_waitlist(desk):
     day = open_day(3)
     clinician = ClinicianFactory()
@@ -316,6 +362,17 @@ def test_a_booking_offers_check_in_on_its_day_and_no_show_only_after_its_start(d
     assert "only after its start time" in refused.content.decode()
     later.refresh_from_db()
     assert later.status == "scheduled"
+
+
+def test_a_booking_that_started_today_offers_check_in_and_no_show_and_checks_in(desk):
+    started = earlier_today(minutes=20)
+    today = FollowUpFactory(starts_at=started, ends_at=started + datetime.timedelta(minutes=30))
+    dialog = desk.get(reverse("workspace:desk-follow-up", args=[today.pk])).content.decode()
+    assert 'data-action="checked_in"' in dialog and 'data-action="no_show"' in dialog
+    page = htmx(desk, reverse("workspace:desk-status", args=[today.pk]), {"to": "checked_in"})
+    assert f"Checked in: Maria {today.patient.family_name}" in text_of(page)
+    today.refresh_from_db()
+    assert today.status == "checked_in"
 
 
 def test_a_proposal_is_listed_to_book_and_booked_where_it_is_placed(desk):
@@ -446,3 +503,27 @@ def test_clinicians_read_the_waitlist_but_do_not_add_to_it(clinician):
     client = as_user(clinician)
     assert client.get(reverse("workspace:desk-waitlist")).status_code == 200
     assert client.post(reverse("workspace:desk-waitlist"), {}).status_code == 403
+
+
+def test_the_time_now_is_marked_on_the_days_column_and_earlier_times_are_not_offered():
+    day, following = open_day(3), open_day(4)
+    clinician = ClinicianFactory()
+    built = grid.build(
+        pairs=[(clinician, day, "that day"), (clinician, following, "the next")],
+        bookings=[],
+        waiting=[],
+        now=at(day, 10, 30),
+        show_cancelled=False,
+    )
+    that_day, the_next = built.columns
+    assert that_day.now_top == 10  # 08:00 to 10:30: ten rows of 15 minutes
+    assert that_day.cells[0] == (10, "10:30")
+    assert the_next.now_top is None and the_next.cells[0] == (0, "08:00")
+    after_hours = grid.build(
+        pairs=[(clinician, day, "that day")],
+        bookings=[],
+        waiting=[],
+        now=at(day, 18, 30),
+        show_cancelled=False,
+    )
+    assert after_hours.columns[0].now_top is None and after_hours.columns[0].cells == []

@@ -1,14 +1,17 @@
 """The front desk's day in Chromium, as a new desk worker does it: the day of four clinicians on
 one screen, a booking made in a free time, a proposal placed on the grid in two actions, a
-booking dragged to another time and one moved with three keys, a move onto another booking
-refused with the message shown and nothing changed, a cancellation whose freed time books the
-first patient waiting in one click; and a duplicate registration flagged before saving."""
+booking dragged to another time and to another clinician and one moved with three keys, a move
+onto another booking refused with the message naming it and nothing changed, a cancellation
+whose freed time books the first patient waiting in one click; days by keys and date picker, a
+clinician's week, the waitlist and the clinicians shown; and a duplicate registration flagged
+before saving."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
@@ -164,6 +167,18 @@ def test_the_front_desk_works_a_day_of_four_clinicians_on_the_grid(live_server, 
     wait_for_text(browser, "[data-notice]", "Moved Maria Okafor")
     assert starts(okafor) == (hale.pk, at(day, 12))
 
+    # And to another clinician at the same time: one drag sideways.
+    across = browser.execute_script(
+        "const [from, to] = arguments;"
+        "return to.getBoundingClientRect().left - from.getBoundingClientRect().left;",
+        column(browser, hale),
+        column(browser, ito),
+    )
+    drag(browser, browser.find_element(By.ID, f"follow-up-{okafor.pk}"), across, 0)
+    wait_for_text(browser, "[data-notice]", "Moved Maria Okafor: Post-injection check with Ken Ito")
+    assert starts(okafor) == (ito.pk, at(day, 12))
+    assert column(browser, ito).find_elements(By.ID, f"follow-up-{okafor.pk}")
+
     # Move one with the keys: Space picks it up, an arrow moves it 15 minutes, Enter drops it.
     actions = Actions()
     block = browser.find_element(By.ID, f"follow-up-{rossi.pk}")
@@ -182,7 +197,8 @@ def test_the_front_desk_works_a_day_of_four_clinicians_on_the_grid(live_server, 
     wait_for_text(browser, "[data-notice]", "Not moved")
     notice = browser.find_element(By.CSS_SELECTOR, "[data-notice]")
     assert notice.get_attribute("role") == "alert"
-    assert "Ada Hale is already booked" in notice.text and f"follow-up {booked.pk}" in notice.text
+    assert "Ada Hale is already booked from 11:00 to 11:30 with Ines Duarte" in notice.text
+    assert "Maria Lindqvist stays" in notice.text
     assert starts(lindqvist) == (hale.pk, at(day, 10)) and lindqvist.status == "confirmed"
     screenshot(browser, "desk-refused")
     assert axe_violations(browser) == []
@@ -241,3 +257,88 @@ def test_a_duplicate_registration_is_shown_its_candidates_before_anything_is_sav
     assert "Registered Mariah Okafor" in browser.find_element(By.CSS_SELECTOR, ".messages").text
     assert Patient.objects.filter(given_name="Mariah").exists()
     assert not WaitlistEntry.objects.exists()
+
+
+def next_open_day(day: datetime.date) -> datetime.date:
+    day += datetime.timedelta(days=1)
+    while day.isoweekday() not in settings.CLINIC_DAYS:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def title(browser) -> str:
+    return browser.find_element(By.ID, "desk-title").text
+
+
+def test_the_desk_goes_from_day_to_day_by_keys_and_date_and_opens_a_clinicians_week(
+    live_server, browser
+):
+    day = open_day(2)
+    following = next_open_day(day)
+    hale = ClinicianFactory(first_name="Ada", last_name="Hale")
+    booking(hale, at(day, 9), "Okafor")
+    booking(hale, at(following, 14), "Rossi", kind="review")
+    UserFactory(username="desk.cy", role=FRONT_DESK)
+    sign_in(browser, live_server.url, "desk.cy", PASSWORD)
+    browser.set_window_size(1366, 768)
+    browser.get(f"{live_server.url}/desk/?date={day.isoformat()}")
+    assert title(browser) == f"{day:%A} {day.day} {day:%B %Y}"
+
+    # ] the next open day, [ back, t today: one key each, nothing to click.
+    def press(key: str, expected: str) -> None:
+        page = browser.find_element(By.TAG_NAME, "html")
+        browser.find_element(By.TAG_NAME, "body").send_keys(key)
+        WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+        assert title(browser).startswith(expected), title(browser)
+
+    press("]", f"{following:%A} {following.day} {following:%B %Y}")
+    assert "Rossi, Maria" in browser.find_element(By.CSS_SELECTOR, "[data-grid]").text
+    press("[", f"{day:%A} {day.day} {day:%B %Y}")
+    today = timezone.localdate()
+    press("t", f"{today:%A} {today.day} {today:%B %Y}")
+
+    # The date picker: a day, then Go.
+    browser.execute_script(
+        "document.getElementById('desk-date').value = arguments[0];", following.isoformat()
+    )
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.CSS_SELECTOR, ".pick-day .go").click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    assert title(browser).startswith(f"{following:%A} {following.day} {following:%B %Y}")
+
+    # The clinician's week: a column per clinic day, both bookings in their days.
+    browser.get(f"{live_server.url}/desk/?date={day.isoformat()}")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Week of Ada Hale").click()
+    WebDriverWait(browser, 10).until(
+        expected_conditions.text_to_be_present_in_element((By.ID, "desk-title"), "week of")
+    )
+    heads = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".col-head")]
+    assert len(heads) == len(settings.CLINIC_DAYS) and f"{day:%a} {day.day} {day:%b}" in heads
+    days = {
+        e.get_attribute("data-day"): e.text
+        for e in browser.find_elements(By.CSS_SELECTOR, "[data-column]")
+    }
+    assert "Okafor, Maria" in days[day.isoformat()]
+    if following.isocalendar()[:2] == day.isocalendar()[:2]:  # the same week
+        assert "Rossi, Maria" in days[following.isoformat()]
+    assert page_width(browser) <= 1366
+    screenshot(browser, "desk-week")
+    assert axe_violations(browser) == []
+
+    # The waitlist and the choice of clinicians, the grid's other screens.
+    WaitlistEntryFactory(patient__family_name="Early", patient__given_name="Joao", clinician=hale)
+    for address, name, shown in (
+        ("/desk/waitlist/", "desk-waitlist", "Early, Joao"),
+        ("/desk/clinicians/", "desk-clinicians", "Ada Hale"),
+    ):
+        browser.get(live_server.url + address)
+        assert shown in browser.find_element(By.TAG_NAME, "main").text
+        assert page_width(browser) <= 1366
+        screenshot(browser, name)
+        assert axe_violations(browser) == []
+    # Each clinician's box and name stay together, not split over the list's columns.
+    split = browser.execute_script(
+        "return [...document.querySelectorAll('label.choice')]"
+        ".filter((label) => label.getClientRects().length > 1).map((l) => l.textContent.trim());"
+    )
+    assert split == []

@@ -63,8 +63,10 @@ def test_a_patient_answers_their_reminder_on_a_phone(live_server, browser, setti
     settings.CLINIC_ADDRESS = "3 Quay Street, Bristol"
     settings.LATE_CANCEL_HOURS = 24
     browser.set_window_size(*PHONE)
+    # Three open days ahead or more: the reminders (48 and 24 hours before) are still to come
+    # whatever the hour the test runs at, so each booking has its reminder and link.
     confirming, cancelling = booked(3, "Tomas"), booked(4, "Ana")
-    late = booked(1, "Jon")
+    late = booked(3, "Jon")
 
     # Confirm: the link opened, one tap.
     browser.get(link(confirming, live_server.url))
@@ -97,13 +99,15 @@ def test_a_patient_answers_their_reminder_on_a_phone(live_server, browser, setti
     tap(browser, actions, "button[value=cancel]", "Cancel")
     assert "Cancel this appointment?" in browser.find_element(By.TAG_NAME, "main").text
     assert axe_violations(browser) == []
+    assert page_width(browser) <= PHONE[0]
+    screenshot(browser, "answer-ask-cancel", *PHONE)
     tap(browser, actions, "button[value=cancelled]", "Yes, cancel it")
     assert "Your appointment is cancelled." in browser.find_element(By.CSS_SELECTOR, ".done").text
     cancelling.refresh_from_db()
     assert cancelling.status == "cancelled" and actions.total == 2
 
     # Too late to cancel here: asked to call; nothing changes. (The late window is stretched
-    # over the days ahead, whatever the hour the test runs at.)
+    # over the days ahead, so the booking three days ahead is inside it.)
     settings.LATE_CANCEL_HOURS = 24 * 30
     browser.get(link(late, live_server.url))
     actions = Actions()

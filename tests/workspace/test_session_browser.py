@@ -5,6 +5,7 @@ be warned of a site on the wrong side, from the keyboard, with a reload losing n
 from __future__ import annotations
 
 import datetime
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -80,6 +81,12 @@ def same_page(browser: Any) -> bool:
     return bool(browser.execute_script("return window.__samePage === true;"))
 
 
+def no_sideways_scroll(browser: Any) -> bool:
+    """The page is no wider than the window's inside, its vertical scrollbar left out."""
+    inside = browser.execute_script("return document.documentElement.clientWidth")
+    return page_width(browser) <= inside <= 1366
+
+
 def spot(browser: Any, region: str, side: str, view: str = "front") -> Any:
     return browser.find_element(
         By.CSS_SELECTOR,
@@ -122,7 +129,7 @@ def test_a_clinician_logs_the_readme_session_from_the_chart_in_one_page_load(
     browser.get(f"{live_server.url}/patients/{patient.pk}/")
     assert axe_violations(browser) == []
     screenshot(browser, "clinician-chart-empty")
-    assert page_width(browser) <= 1366
+    assert no_sideways_scroll(browser)
 
     act = Clinician()
     chart = browser.find_element(By.TAG_NAME, "html")
@@ -136,6 +143,7 @@ def test_a_clinician_logs_the_readme_session_from_the_chart_in_one_page_load(
     clinician = Select(browser.find_element(By.NAME, "clinician"))
     assert clinician.first_selected_option.text == "Ada Hale"
     assert not browser.find_elements(By.NAME, "cancel_reason")
+    assert not browser.find_element(By.NAME, "new_condition").is_displayed()
 
     act.fill(browser.find_element(By.NAME, "pre_pain_score"), "7", "pain before")
     act.choose(browser.find_element(By.NAME, "guidance"), "ultrasound", "guidance")
@@ -167,6 +175,18 @@ def test_a_clinician_logs_the_readme_session_from_the_chart_in_one_page_load(
         "dextrose preset",
     )
     wait_for_value(browser, "injectates-1-dextrose_pct", "15.0")
+    # Each injectate shows its own kind's values only.
+    shown = {
+        name: browser.find_element(By.NAME, f"injectates-{name}").is_displayed()
+        for name in ("0-spins", "0-dextrose_pct", "1-dextrose_pct", "1-spins", "1-particles_per_ml")
+    }
+    assert shown == {
+        "0-spins": True,
+        "0-dextrose_pct": False,
+        "1-dextrose_pct": True,
+        "1-spins": False,
+        "1-particles_per_ml": False,
+    }
     act.scan(
         browser,
         browser.find_element(By.NAME, "injectates-1-lot_number"),
@@ -205,7 +225,7 @@ def test_a_clinician_logs_the_readme_session_from_the_chart_in_one_page_load(
     assert not browser.find_elements(By.CSS_SELECTOR, ".warning")
     assert axe_violations(browser) == []
     screenshot(browser, "clinician-session-filled")
-    assert page_width(browser) <= 1366
+    assert no_sideways_scroll(browser)
 
     act.click(browser.find_element(By.CSS_SELECTOR, 'button[name="sign"]'), "Save and sign")
     wait_for_text(browser, "[role=status].saved", "Saved and signed")
@@ -256,11 +276,11 @@ def test_a_clinician_logs_the_readme_session_from_the_chart_in_one_page_load(
     )
     assert axe_violations(browser) == []
     screenshot(browser, "clinician-session-signed")
-    assert page_width(browser) <= 1366
+    assert no_sideways_scroll(browser)
     browser.get(f"{live_server.url}/patients/{patient.pk}/")
     assert axe_violations(browser) == []
     screenshot(browser, "clinician-chart")
-    assert page_width(browser) <= 1366
+    assert no_sideways_scroll(browser)
 
 
 def test_a_clinician_repeats_the_last_session_with_new_lots_and_signs_it(
@@ -336,11 +356,19 @@ def test_a_wrong_side_site_is_warned_from_the_keyboard_and_a_reload_loses_nothin
     assert browser.switch_to.active_element == left_knee
     left_knee.send_keys(Keys.ENTER)
     wait_for_text(browser, "#site-checks", "left knee")
-    warning = browser.find_element(By.CSS_SELECTOR, "#site-checks .warning").text
+    shown = browser.find_element(By.CSS_SELECTOR, "#site-checks .warning")
+    warning = shown.text
     assert "Primary osteoarthritis of knee (M17.1)" in warning and "right knee" in warning
+    # In sight, above the Save bar, without scrolling.
+    assert browser.execute_script(
+        "const box = arguments[0].getBoundingClientRect();"
+        "const bar = document.querySelector('.submit-bar').getBoundingClientRect();"
+        "return box.top >= 0 && box.bottom <= bar.top;",
+        shown,
+    )
     assert browser.switch_to.active_element == field_of(site_row(browser, 0), "structure")
-    browser.switch_to.active_element.send_keys(Keys.ENTER)  # Enter sends nothing
     screenshot(browser, "clinician-session-wrong-side")
+    assert no_sideways_scroll(browser)
     assert axe_violations(browser) == []
 
     # An expired batch is refused at once, beside its expiry.
@@ -353,6 +381,27 @@ def test_a_wrong_side_site_is_warned_from_the_keyboard_and_a_reload_loses_nothin
     wait_for_text(browser, "#injectates-0-expiry-check", "expired on 01 Jan 2020")
     browser.find_element(By.NAME, "pre_pain_score").send_keys("6")
     browser.find_element(By.NAME, "notes").send_keys("Left knee looked at too.")
+
+    # Enter in any field sends nothing: not a text box, a number, the time, a box to tick,
+    # a list or a row's field (the form's own submit event is counted).
+    browser.execute_script(
+        "window.__sent = 0; document.getElementById('session-form')"
+        ".addEventListener('submit', () => { window.__sent += 1; }, true);"
+    )
+    for name in (
+        "pre_pain_score",
+        "performed_at",
+        "consent_obtained",
+        "guidance",
+        "injectates-0-volume_ml",
+        "sites-0-volume_ml",
+        "sites-0-approach",
+    ):
+        browser.find_element(By.NAME, name).send_keys(Keys.ENTER)
+    field_of(site_row(browser, 0), "structure").send_keys(Keys.ENTER)
+    time.sleep(0.5)  # time for a send that must not come
+    assert browser.execute_script("return window.__sent") == 0
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-error-summary]")
     assert InjectionSession.objects.count() == 0
 
     # A reload (a dropped connection, a closed tab) brings back what was typed.

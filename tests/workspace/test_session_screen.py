@@ -6,6 +6,8 @@ cancel)."""
 from __future__ import annotations
 
 import datetime
+import itertools
+import math
 import re
 from typing import Any
 
@@ -14,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from recordkeeping.choices import Laterality
+from recordkeeping.choices import BodyRegion, Laterality
 from recordkeeping.models import AccessLogEntry
 from recordkeeping.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
 from tests.factories import (
@@ -35,6 +37,7 @@ from treatments.models import (
     SideEffect,
     TreatmentCourse,
 )
+from workspace.clinician import bodymap
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -428,3 +431,26 @@ def test_the_front_desk_cannot_save_a_session(course):
     answer = desk.post(new_url(course), readme_session(course, UserFactory(role=CLINICIAN)))
     assert answer.status_code == 403
     assert InjectionSession.objects.count() == 0
+
+
+def test_the_body_map_offers_every_region_on_both_sides_each_spot_apart(clinician_client, course):
+    page = clinician_client.get(new_url(course)).content.decode()
+    for region in BodyRegion:
+        for side in ("left", "right"):
+            assert f'data-region="{region}" data-laterality="{side}"' in page, (region, side)
+    # 44 of the figure's 200 units are a spot's 24 px at the width it is drawn: no two overlap.
+    for one, other in itertools.combinations(bodymap.SPOTS, 2):
+        if one.view == other.view:
+            assert math.dist((one.x, one.y), (other.x, other.y)) >= 44, (one.key, other.key)
+
+
+def test_the_charts_map_draws_a_places_sites_in_order_on_their_own_side(clinician):
+    session = SessionFactory(clinician=clinician)
+    sites = [SiteFactory(session=session, line=n, laterality="right") for n in (1, 2, 3, 4)]
+    drawn = bodymap.dots(sites)
+    assert [dot["line"] for dot in drawn] == [1, 2, 3, 4]
+    assert [dot["y"] for dot in drawn[:3]] == sorted(dot["y"] for dot in drawn[:3])
+    # The patient's right knee is on the viewer's left of the front figure: every dot stays
+    # left of the middle, the fourth in a column further out.
+    assert all(dot["x"] < bodymap.WIDTH / 2 for dot in drawn)
+    assert drawn[3]["x"] < drawn[0]["x"]

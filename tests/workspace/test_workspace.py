@@ -110,3 +110,10 @@ def test_a_clinician_finds_a_patient_from_the_keyboard(browser, live_server):
     assert axe_violations(browser) == []
     screenshot(browser, "workspace-chart")
     assert page_width(browser) <= 1366
+    # The search's own page, as a link or a browser without script reaches it.
+    browser.get(f"{live_server.url}{reverse('workspace:search')}?q=okafor")
+    assert "Okafor, Maria" in browser.find_element(By.TAG_NAME, "main").text
+    assert axe_violations(browser) == []
+    assert page_width(browser) <= browser.execute_script(
+        "return document.documentElement.clientWidth"
+    )

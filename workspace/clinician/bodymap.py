@@ -156,18 +156,20 @@ SPOTS: tuple[Spot, ...] = (
     *_pair(BodyRegion.ELBOW, FRONT, 42, 168),
     *_pair(BodyRegion.WRIST_HAND, FRONT, 32, 236),
     *_pair(BodyRegion.HIP, FRONT, 74, 214),
-    *_pair(BodyRegion.KNEE, FRONT, 80, 318),
-    *_pair(BodyRegion.ANKLE_FOOT, FRONT, 80, 410),
-    *_pair(BodyRegion.CERVICAL_SPINE, BACK, 92, 70),
-    *_pair(BodyRegion.SHOULDER, BACK, 58, 96),
-    *_pair(BodyRegion.THORACIC_SPINE, BACK, 92, 130),
-    *_pair(BodyRegion.ELBOW, BACK, 42, 168),
-    *_pair(BodyRegion.LUMBAR_SPINE, BACK, 92, 186),
-    *_pair(BodyRegion.SACROILIAC, BACK, 88, 218),
-    *_pair(BodyRegion.HIP, BACK, 66, 236),
+    *_pair(BodyRegion.KNEE, FRONT, 78, 318),
+    *_pair(BodyRegion.ANKLE_FOOT, FRONT, 78, 410),
+    # The back: the spine's pairs 48 units apart and every spot at least 44 units (a spot's
+    # width on the screen) from its neighbours, so each is clicked alone; the hip is on the
+    # front only, as it would sit on top of the sacroiliac joint and the wrist.
+    *_pair(BodyRegion.CERVICAL_SPINE, BACK, 76, 56),
+    *_pair(BodyRegion.SHOULDER, BACK, 54, 100),
+    *_pair(BodyRegion.THORACIC_SPINE, BACK, 76, 144),
+    *_pair(BodyRegion.ELBOW, BACK, 42, 172),
+    *_pair(BodyRegion.LUMBAR_SPINE, BACK, 76, 200),
+    *_pair(BodyRegion.SACROILIAC, BACK, 76, 244),
     *_pair(BodyRegion.WRIST_HAND, BACK, 32, 236),
-    *_pair(BodyRegion.KNEE, BACK, 80, 318),
-    *_pair(BodyRegion.ANKLE_FOOT, BACK, 80, 410),
+    *_pair(BodyRegion.KNEE, BACK, 78, 318),
+    *_pair(BodyRegion.ANKLE_FOOT, BACK, 78, 410),
 )
 # Where a recorded site is drawn: the view a region is mostly injected from.
 BACK_REGIONS = frozenset(
@@ -221,8 +223,11 @@ def dots(sites: list[Any]) -> list[dict[str, Any]]:
         key = (spot.view, spot.x, spot.y)
         nth = placed.get(key, 0)
         placed[key] = nth + 1
-        # Side by side, then a row lower: 40 units apart, a dot's width.
-        dx, dy = (0, 40, -40)[nth % 3], (nth // 3) * 40
+        # A column of up to three, read top to bottom (bottom to top near the feet), then a
+        # column further out: 40 units apart, a dot's width, never onto the other side.
+        down = 1 if spot.y + 80 <= HEIGHT - 20 else -1
+        out = -1 if spot.x < WIDTH // 2 else 1
+        dx, dy = (nth // 3) * 40 * out, (nth % 3) * 40 * down
         found.append(
             {
                 "line": site.line,

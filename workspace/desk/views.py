@@ -257,6 +257,35 @@ def refusal(error: Exception) -> str:
     return str(error)
 
 
+def refusal_naming_the_booking(
+    request: Request,
+    error: Exception,
+    *,
+    clinician_id: int,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    other_than: int | None = None,
+) -> str:
+    """A refusal, the booking in the way named by its patient and time: the desk sees patients
+    on the grid, not the follow-up numbers the service's message gives."""
+    text = refusal(error)
+    other = schedule.booking_in_the_way(
+        clinician_id=clinician_id, starts_at=starts_at, ends_at=ends_at, other_than=other_than
+    )
+    if other is None or other.describe_as_clash() not in text:
+        return text
+    audit.access_record(
+        request=request, action="workspace.desk.in_the_way", status=200, records=[other]
+    )
+    start, end = timezone.localtime(other.starts_at), timezone.localtime(other.ends_at)
+    named = (
+        f"{name_of(other.clinician)} is already booked from {start:%H:%M} to {end:%H:%M} with "
+        f"{other.patient.given_name} {other.patient.family_name} "
+        f"({other.get_kind_display().lower()})."
+    )
+    return text.replace(other.describe_as_clash(), named)
+
+
 def form_errors(form: Any) -> str:
     """A form's errors as one line, each after its field's label."""
     parts = []
@@ -315,10 +344,18 @@ def book(request: Request) -> HttpResponse:
     form = BookForm(request.POST)
     if not form.is_valid():
         return _book_dialog(request, form, form_errors(form))
+    fields = form.booking()
     try:
-        follow_up = services.follow_up_book(fields=form.booking())
+        follow_up = services.follow_up_book(fields=fields)
     except (ValidationError, Clash) as error:
-        return _book_dialog(request, form, refusal(error))
+        said = refusal_naming_the_booking(
+            request,
+            error,
+            clinician_id=fields["clinician"].pk,
+            starts_at=fields["starts_at"],
+            ends_at=fields["ends_at"],
+        )
+        return _book_dialog(request, form, said)
     patient = form.cleaned_data["patient"]
     return _after_write(
         request,
@@ -392,18 +429,27 @@ def follow_up_move(request: Request, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _after_write(request, text=form_errors(form), error=True)
     before = (follow_up.clinician, follow_up.starts_at, follow_up.ends_at, follow_up.status)
+    starts_at, clinician = form.cleaned_data["starts_at"], form.cleaned_data["clinician"]
     try:
         moved = services.follow_up_reschedule(
-            follow_up=follow_up,
-            starts_at=form.cleaned_data["starts_at"],
-            clinician_id=form.cleaned_data["clinician"].pk,
+            follow_up=follow_up, starts_at=starts_at, clinician_id=clinician.pk
         )
     except (ValidationError, Clash) as error:
-        return _after_write(
+        said = refusal_naming_the_booking(
             request,
-            text=f"Not moved: {refusal(error)} {follow_up.patient.given_name} "
-            f"{follow_up.patient.family_name} stays {_when(follow_up)}.",
-            error=True,
+            error,
+            clinician_id=clinician.pk,
+            starts_at=starts_at,
+            ends_at=starts_at + (follow_up.ends_at - follow_up.starts_at),
+            other_than=follow_up.pk,
+        )
+        who = f"{follow_up.patient.given_name} {follow_up.patient.family_name}"
+        if before[3] == FollowUpStatus.PROPOSED:
+            return _after_write(
+                request, text=f"Not booked: {said} {who} stays on the list to book.", error=True
+            )
+        return _after_write(
+            request, text=f"Not moved: {said} {who} stays {_when(follow_up)}.", error=True
         )
     patient = follow_up.patient
     # The time it leaves may suit someone on the waitlist (a proposal held no time).
@@ -534,7 +580,15 @@ def waitlist_book(request: Request, pk: int) -> HttpResponse:
             starts_at=form.cleaned_data["starts_at"],
         )
     except (ValidationError, Clash) as error:
-        return _after_write(request, text=f"Not booked: {refusal(error)}", error=True)
+        starts_at = form.cleaned_data["starts_at"]
+        said = refusal_naming_the_booking(
+            request,
+            error,
+            clinician_id=form.cleaned_data["clinician"].pk,
+            starts_at=starts_at,
+            ends_at=starts_at + datetime.timedelta(minutes=entry.minutes),
+        )
+        return _after_write(request, text=f"Not booked: {said}", error=True)
     follow_up = booked.follow_up
     assert follow_up is not None  # noqa: S101 - a booked entry names its booking
     return _after_write(

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from demo.seed import demo_products
 from patients.models import Patient
 from recordkeeping.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
 
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             user.groups.add(Group.objects.get(name=role))
         if not Patient.objects.exists():
             call_command("seed_demo", patients=patients, seed=1, verbosity=options["verbosity"])
+            demo_products()
         names = ", ".join(username for username, *_ in DEMO_ACCOUNTS)
         self.stdout.write(
             self.style.SUCCESS(

@@ -236,7 +236,9 @@
     refresh(screen);
     changed(row);
     saveDraft(screen);
-    row.querySelector("[data-structure]").focus();
+    // The new row in the middle of the window, with room below it for a warning about it.
+    row.querySelector("[data-structure]").focus({ preventScroll: true });
+    row.scrollIntoView({ block: "center" });
   }
 
   // Numbered dots where each site is, on the view it was added from (front by default).
@@ -258,8 +260,13 @@
       const dot = document.createElement("span");
       dot.className = "dot";
       dot.textContent = String(lineOf(row));
-      dot.style.left = middle ? "50%" : "calc(" + spot.style.left + " + " + nth * 14 + "px)";
-      dot.style.top = spot.style.top;
+      // As on the chart's small figure: a column of up to three under the spot (over it near
+      // the feet), then a column further out, never onto the other side.
+      const left = middle ? "50%" : spot.style.left;
+      const down = parseFloat(spot.style.top) > 80 ? -1 : 1;
+      const out = parseFloat(left) < 50 ? -1 : 1;
+      dot.style.left = "calc(" + left + " + " + Math.floor(nth / 3) * 20 * out + "px)";
+      dot.style.top = "calc(" + spot.style.top + " + " + (nth % 3) * 20 * down + "px)";
       screen.querySelector('[data-dots="' + spot.dataset.view + '"]').appendChild(dot);
     });
   }

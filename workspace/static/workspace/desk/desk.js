@@ -8,7 +8,6 @@
   "use strict";
 
   const SLOT_MINUTES = 15;
-  const loadedAt = Date.now();
   let drag = null; // a booking held by the pointer
   let picked = null; // a booking held by the keyboard
   let placing = null; // a proposal waiting for its time
@@ -55,7 +54,17 @@
     if (target) target.focus();
   }
 
+  // The line of the time now moves on from when the server drew it (the page, or a swap).
+  function markNow() {
+    const at = String(Date.now());
+    document.querySelectorAll("[data-now]:not([data-drawn])").forEach((line) => {
+      line.dataset.drawn = at;
+    });
+  }
+  markNow();
+
   document.addEventListener("htmx:afterSettle", function (event) {
+    markNow();
     openDialog();
     const desk = byId("desk");
     if (desk && (event.target === desk || !document.body.contains(event.target))) {
@@ -417,8 +426,8 @@
   // -- The time now ---------------------------------------------------------------------------
 
   window.setInterval(function () {
-    const minutes = (Date.now() - loadedAt) / 60000;
     document.querySelectorAll("[data-now]").forEach(function (line) {
+      const minutes = (Date.now() - Number(line.dataset.drawn || Date.now())) / 60000;
       const rows = Number(line.dataset.rows) + minutes / SLOT_MINUTES;
       const grid = gridOf(line);
       if (!grid || rows >= Number(grid.dataset.rows)) {
