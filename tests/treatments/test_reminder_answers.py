@@ -78,13 +78,19 @@ def test_the_same_reminder_gives_the_same_link_however_often_it_is_sent():
     assert other != first and AnswerLink.objects.count() == 2
 
 
+def changed(text: str) -> str:
+    """``text`` with its first character replaced by another (a last base64 character may carry
+    padding bits only, and a fixed replacement may be the character already there)."""
+    return ("B" if text[0] == "A" else "A") + text[1:]
+
+
 def test_a_link_with_a_changed_signature_or_secret_finds_nothing():
     follow_up = booked()
     token = token_for(follow_up)
     raw, signature = token.split(":")
     now = timezone.now()
-    assert services.answer_link_find(token=f"{raw}:{signature[:-1]}x", now=now) is None
-    assert services.answer_link_find(token=f"{raw[:-1]}A:{signature}", now=now) is None
+    assert services.answer_link_find(token=f"{raw}:{changed(signature)}", now=now) is None
+    assert services.answer_link_find(token=f"{changed(raw)}:{signature}", now=now) is None
     assert services.answer_link_find(token=raw, now=now) is None
     assert SALT  # the signature is bound to this use of the site's key
 
