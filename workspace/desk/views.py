@@ -8,7 +8,6 @@ the grid, or the fragment htmx swaps in. The front desk writes; clinicians read.
 from __future__ import annotations
 
 import datetime
-import functools
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
@@ -20,12 +19,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from rest_framework.exceptions import AuthenticationFailed
 
 from patients.selectors import patients_matching
 from patients.services import PossibleDuplicates, patient_register
 from recordkeeping import audit
-from recordkeeping.api.authentication import ExpiringTokenAuthentication
 from recordkeeping.errors import Clash
 from recordkeeping.permissions import roles_of
 from recordkeeping.roles import FRONT_DESK
@@ -33,7 +30,7 @@ from treatments import schedule, services
 from treatments.models import FollowUp, FollowUpStatus, WaitlistEntry
 from treatments.selectors import day_bounds
 from treatments.services.day_view import MAX_COLUMNS
-from workspace.access import Request, View, desk_and_clinicians, for_roles
+from workspace.access import Request, desk_and_clinicians, for_roles
 from workspace.desk import grid
 from workspace.desk.forms import (
     BookForm,
@@ -60,26 +57,6 @@ DONE = {
     FollowUpStatus.NO_SHOW: "Marked as a no-show",
     FollowUpStatus.CANCELLED: "Cancelled",
 }
-
-
-def token_readable(view: View) -> View:
-    """The grid is also read with an API token (GET only), as the API's agenda is: scripts and
-    `make bench` read the page the desk sees, under the same roles and access log."""
-
-    @functools.wraps(view)
-    def read(request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        header = request.headers.get("Authorization", "")
-        if request.method == "GET" and header.startswith("Token "):
-            try:
-                user, _ = ExpiringTokenAuthentication().authenticate_credentials(
-                    header.removeprefix("Token ").strip().encode()
-                )
-            except AuthenticationFailed as refused:
-                return HttpResponse(str(refused.detail), status=401, content_type="text/plain")
-            request.user = user
-        return view(request, *args, **kwargs)
-
-    return read
 
 
 def name_of(user: Any) -> str:
@@ -217,14 +194,12 @@ def _render_schedule(
     return render(request, f"{template}#desk" if request.htmx else template, context)
 
 
-@token_readable
 @desk_and_clinicians
 def day(request: Request) -> HttpResponse:
     """The day's grid: the clinic's hours by clinician, bookings, free times, proposals."""
     return _render_schedule(request, view="day", query=request.GET)
 
 
-@token_readable
 @desk_and_clinicians
 def week(request: Request) -> HttpResponse:
     """One clinician's week, a column per clinic day."""
