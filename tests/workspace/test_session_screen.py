@@ -144,6 +144,25 @@ def test_the_clinician_is_you_and_only_clinicians_are_offered_by_full_name(clien
     assert "Fay Desk" not in page and "Al Admin" not in page
 
 
+@pytest.mark.parametrize("role", [FRONT_DESK, CLINIC_ADMIN, "inactive clinician", "unknown"])
+def test_a_session_given_to_anyone_but_an_active_clinician_is_refused_beside_the_field(
+    clinician_client, clinician, course, role
+):
+    if role == "unknown":
+        chosen = 999999
+    elif role == "inactive clinician":
+        chosen = UserFactory(role=CLINICIAN, is_active=False).pk
+    else:
+        chosen = UserFactory(role=role).pk
+    data = readme_session(course, clinician) | {"clinician": chosen}
+    page = clinician_client.post(new_url(course), data, **HTMX).content.decode()
+    field = page[page.index('id="id_clinician"') :]
+    assert f"Select a valid choice. {chosen} is not one of the available choices." in page
+    assert page.index("Select a valid choice.") > page.index('<label for="id_clinician"')
+    assert f'<option value="{clinician.pk}">' in field
+    assert InjectionSession.objects.count() == 0
+
+
 def test_saving_records_the_readme_session_through_the_services(
     clinician_client, clinician, course
 ):
