@@ -561,6 +561,17 @@ class FollowUpAdmin(ClinicalModelAdmin):
         follow_ups = list(selectors.agenda(day=day, clinician_id=chosen.pk if chosen else None))
         clinicians = [chosen] if chosen else _clinicians()
         now = timezone.now()
+        hours = selectors.clinic_day(day)
+        busy = (
+            selectors.booked_times_of(
+                clinician_ids=[clinician.pk for clinician in clinicians],
+                start=hours[0],
+                end=hours[1],
+                avoid_proposals=False,
+            )
+            if hours
+            else {}
+        )
         columns = []
         for clinician in clinicians:
             booked = [f for f in follow_ups if f.clinician_id == clinician.pk]
@@ -568,7 +579,9 @@ class FollowUpAdmin(ClinicalModelAdmin):
                 follow_up.moves = [  # type: ignore[attr-defined]
                     (to, label) for to, label in AGENDA_MOVES if _offered(follow_up, to, now)
                 ]
-            slots = selectors.free_slots(clinician_id=clinician.pk, day=day)
+            slots = selectors.free_slots(
+                clinician_id=clinician.pk, day=day, booked=busy.get(clinician.pk, [])
+            )
             columns.append({"clinician": clinician, "follow_ups": booked, "free_slots": slots})
         audit.access_record(
             request=request, action="admin.followup.agenda", status=200, records=follow_ups

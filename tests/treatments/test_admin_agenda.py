@@ -51,6 +51,32 @@ def test_front_desk_sees_the_day_and_confirms_from_it(front_desk):
     assert "Check in on the day of the appointment." in refused.content.decode()
 
 
+def test_every_clinicians_free_slots_skip_their_own_bookings_in_the_same_queries(
+    front_desk, django_assert_max_num_queries
+):
+    """The whole network's day: each column's free times come from that clinician's bookings,
+    read for all of them at once (the queries do not grow with the clinicians)."""
+    day = clinic_slot(4).date().isoformat()
+    desk = logged_in(front_desk)
+    first = ClinicianFactory(first_name="Ada", last_name="Aalto")
+    FollowUpFactory(clinician=first, starts_at=clinic_slot(4, 9), ends_at=clinic_slot(4, 10))
+    desk.get(AGENDA, {"date": day})
+    with django_assert_max_num_queries(30) as few:
+        desk.get(AGENDA, {"date": day})
+    second = ClinicianFactory(first_name="Bo", last_name="Berg")
+    FollowUpFactory(clinician=second, starts_at=clinic_slot(4, 11), ends_at=clinic_slot(4, 12))
+    for _ in range(5):
+        ClinicianFactory()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = desk.get(AGENDA, {"date": day}).content.decode()
+
+    def offered(clinician, hour):
+        return f"clinician={clinician.pk}&amp;starts_at={day}T{hour:02}%3A00" in page
+
+    assert not offered(first, 9) and offered(first, 10) and offered(first, 11)
+    assert offered(second, 9) and not offered(second, 11) and offered(second, 12)
+
+
 def test_a_free_slot_opens_a_prefilled_booking_form(front_desk):
     clinician = ClinicianFactory()
     starts = clinic_slot(4, 11)
