@@ -117,6 +117,21 @@ def test_admin_search_finds_patient_by_mrn_and_name(superuser, records, client):
     assert patient.mrn not in client.get(url, {"q": "Nobody"}).content.decode()
 
 
+def test_admin_finds_a_batchs_injectates_by_lot_in_any_case_or_product_words(
+    superuser, records, client
+):
+    client.force_login(superuser)
+    injectate = records["injectate"]
+    injectate.lot_number, injectate.product_name = "K20931", "Arthrex Angel PRP kit"
+    injectate.save()
+    url = reverse("admin:treatments_injectate_changelist")
+    found = f"/admin/treatments/injectate/{injectate.pk}/"
+    for term in ("K20931", "k20931", "angel prp"):
+        assert found in client.get(url, {"q": term}).content.decode(), term
+    for term in ("K2093", "Nobody"):  # a lot is matched whole
+        assert found not in client.get(url, {"q": term}).content.decode(), term
+
+
 def test_nothing_clinical_can_be_deleted_from_the_admin(superuser, records, client):
     client.force_login(superuser)
     for model, _ in clinical_model_admins():

@@ -8,9 +8,11 @@ from typing import Any
 
 import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from recordkeeping.choices import BodyRegion, Laterality
@@ -643,6 +645,12 @@ class Injectate(TimeStamped):
         indexes = [
             models.Index(fields=["lot_number"], name="treatments_injectate_lot_idx"),
             models.Index(fields=["kind", "session"], name="treatments_injectate_kind_idx"),
+            # The admin's search: a lot in any case, or words of the product's name.
+            models.Index(Upper("lot_number"), name="treatments_inject_lot_upper"),
+            GinIndex(
+                OpClass(Upper("product_name"), name="gin_trgm_ops"),
+                name="treatments_inject_product_trgm",
+            ),
         ]
         triggers = [
             signed_parts_are_final("injectate"),
