@@ -2,10 +2,10 @@
 
 1. The data: bench/load.py's database (``--database``, default bench_clinic beside
    DATABASE_URL's: 208,000 patients, about 1,000,000 sessions), loaded when it is not there.
-2. A plan (var/bench/plan.json): a clinician and a front-desk account with API tokens, and ids
-   and values sampled from the data (patients, the patients whose session count is nearest 20
-   for timelines, surnames and MRNs to search, clinicians' working days, booked agenda days,
-   the most used lot number).
+2. A plan (var/bench/plan.json): a clinician and a front-desk account with API tokens (the
+   API) and signed-in sessions (the screens), and ids and values sampled from the data
+   (patients, the patients whose session count is nearest 20 for timelines, surnames and MRNs
+   to search, clinicians' working days, booked agenda days, the most used lot number).
 3. gunicorn serving bench/serve.py (the app, plus bench/floor.py under /floor/) on loopback
    with --workers processes of --threads threads each.
 4. Quiet passes, one request at a time: each operation --samples times (reports 3), the
