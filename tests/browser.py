@@ -3,18 +3,38 @@ sign in on the workspace, run axe-core on a page, take screenshots, count a pers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.14.1.min.js"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 # What must not be found on any screen: axe-core's serious and critical impacts.
 BLOCKING = ("serious", "critical")
+
+
+def gone(element: Any) -> Callable[[Any], bool]:
+    """A wait condition: the page holding ``element`` was replaced by another. Chromium answers
+    for a node of a page being replaced either as stale or as "not belonging to the document"
+    (an unknown error), depending on when it is asked; both mean the page has gone."""
+
+    def replaced(_browser: Any) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error.msg):
+                return True
+            raise
+        return False
+
+    return replaced
 
 
 def sign_in(browser: Any, base_url: str, username: str, password: str) -> None:
@@ -24,7 +44,7 @@ def sign_in(browser: Any, base_url: str, username: str, password: str) -> None:
     browser.find_element(By.NAME, "password").send_keys(password)
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "button.primary").click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(gone(page))
 
 
 def axe_violations(browser: Any, impacts: tuple[str, ...] = BLOCKING) -> list[dict[str, Any]]:

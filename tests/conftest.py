@@ -109,15 +109,16 @@ def admin_login(browser, base_url: str, username: str, password: str) -> None:
     """Log in on the admin's login page and wait for the page after it (a page requested
     before the login's answer has arrived would find no session yet)."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.browser import gone
 
     browser.get(f"{base_url}/admin/login/")
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(password)
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(gone(page))
 
 
 def token_for(user) -> str:

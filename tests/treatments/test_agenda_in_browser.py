@@ -8,10 +8,10 @@ import datetime
 import pytest
 from django.utils import timezone
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from recordkeeping.roles import CLINICIAN, FRONT_DESK
+from tests.browser import gone
 from tests.conftest import admin_login
 from tests.factories import FollowUpFactory, UserFactory
 from treatments.models import FollowUp
@@ -21,7 +21,7 @@ def click_and_wait(browser, element) -> None:
     """Click a button that submits a form, and wait for the next page."""
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(gone(page))
 
 
 pytestmark = [

@@ -22,7 +22,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from patients.models import Patient
 from recordkeeping.roles import FRONT_DESK
-from tests.browser import Actions, axe_violations, page_width, screenshot, sign_in
+from tests.browser import Actions, axe_violations, gone, page_width, screenshot, sign_in
 from tests.factories import ClinicianFactory, FollowUpFactory, PatientFactory, UserFactory, open_day
 from tests.treatments.desk_factories import WaitlistEntryFactory
 from treatments.models import FollowUp, WaitlistEntry
@@ -242,7 +242,7 @@ def test_a_duplicate_registration_is_shown_its_candidates_before_anything_is_sav
     browser.execute_script("document.querySelector('[name=birth_date]').value = '1968-05-17';")
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "[data-action=register]").click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(gone(page))
     found = browser.find_element(By.CSS_SELECTOR, ".duplicates")
     assert "This may be a patient registered already" in found.text
     assert existing.mrn in found.text and "Okafor, Maria" in found.text
@@ -253,7 +253,7 @@ def test_a_duplicate_registration_is_shown_its_candidates_before_anything_is_sav
     assert page_width(browser) <= 1366
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "[data-action=register-anyway]").click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(gone(page))
     assert "Registered Mariah Okafor" in browser.find_element(By.CSS_SELECTOR, ".messages").text
     assert Patient.objects.filter(given_name="Mariah").exists()
     assert not WaitlistEntry.objects.exists()
@@ -288,7 +288,7 @@ def test_the_desk_goes_from_day_to_day_by_keys_and_date_and_opens_a_clinicians_w
     def press(key: str, expected: str) -> None:
         page = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.TAG_NAME, "body").send_keys(key)
-        WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+        WebDriverWait(browser, 10).until(gone(page))
         assert title(browser).startswith(expected), title(browser)
 
     press("]", f"{following:%A} {following.day} {following:%B %Y}")
@@ -303,7 +303,7 @@ def test_the_desk_goes_from_day_to_day_by_keys_and_date_and_opens_a_clinicians_w
     )
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, ".pick-day .go").click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(gone(page))
     assert title(browser).startswith(f"{following:%A} {following.day} {following:%B %Y}")
 
     # The clinician's week: a column per clinic day, both bookings in their days.

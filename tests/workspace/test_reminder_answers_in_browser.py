@@ -9,10 +9,9 @@ import datetime
 import pytest
 from django.utils import timezone
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser import Actions, axe_violations, page_width, screenshot
+from tests.browser import Actions, axe_violations, gone, page_width, screenshot
 from tests.factories import ClinicianFactory, PatientFactory, clinic_slot
 from treatments import services
 from treatments.models import FollowUp
@@ -51,7 +50,7 @@ def link(follow_up: FollowUp, base: str) -> str:
 def tap(browser, actions: Actions, css: str, what: str) -> None:
     page = browser.find_element(By.TAG_NAME, "html")
     actions.click(browser.find_element(By.CSS_SELECTOR, css), what)
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(gone(page))
 
 
 def heading(browser) -> str:

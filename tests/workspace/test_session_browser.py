@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from recordkeeping.choices import Laterality
 from recordkeeping.roles import CLINICIAN
-from tests.browser import Actions, axe_violations, page_width, screenshot, sign_in
+from tests.browser import Actions, axe_violations, gone, page_width, screenshot, sign_in
 from tests.factories import (
     ConditionFactory,
     CourseFactory,
@@ -134,7 +134,7 @@ def test_a_clinician_logs_the_readme_session_from_the_chart_in_one_page_load(
     act = Clinician()
     chart = browser.find_element(By.TAG_NAME, "html")
     act.click(browser.find_element(By.CSS_SELECTOR, '[data-action="log-session"]'), "Log a session")
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(chart))
+    WebDriverWait(browser, 10).until(gone(chart))
     loads = 1
     mark_page(browser)
     course_select = Select(browser.find_element(By.NAME, "course"))
@@ -307,7 +307,7 @@ def test_a_clinician_repeats_the_last_session_with_new_lots_and_signs_it(
     act = Clinician()
     chart = browser.find_element(By.TAG_NAME, "html")
     act.click(browser.find_element(By.CSS_SELECTOR, '[data-action="repeat-session"]'), "Repeat")
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(chart))
+    WebDriverWait(browser, 10).until(gone(chart))
     mark_page(browser)
     assert "Repeated from the session of" in browser.find_element(By.TAG_NAME, "main").text
     assert browser.find_element(By.NAME, "injectates-0-lot_number").get_attribute("value") == ""

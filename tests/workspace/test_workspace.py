@@ -15,7 +15,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from recordkeeping.models import AccessLogEntry
 from recordkeeping.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
-from tests.browser import Actions, axe_violations, page_width, screenshot, sign_in
+from tests.browser import Actions, axe_violations, gone, page_width, screenshot, sign_in
 from tests.factories import FollowUpFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +104,7 @@ def test_a_clinician_finds_a_patient_from_the_keyboard(browser, live_server):
     actions.key(search, Keys.ARROW_DOWN, "down to the first patient")
     page = browser.find_element(By.TAG_NAME, "html")
     actions.key(browser.switch_to.active_element, Keys.ENTER, "open it")
-    WebDriverWait(browser, 5).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 5).until(gone(page))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Okafor, Maria"
     assert actions.total == 4, actions.log
     assert axe_violations(browser) == []
